@@ -1,0 +1,1 @@
+"""Shared test helpers: real registries, real git repositories, loopback servers, CLI runners."""

@@ -1,0 +1,103 @@
+"""The `updater` command line: a thin dispatcher.
+
+Each subcommand lives in `updater/commands/<name>.py` and is imported only when it runs, so
+`updater --help` stays fast and never loads the cloud or GitHub libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import traceback
+
+import click
+
+from updater import __version__, redact, retry
+from updater.errors import EXIT_REMOTE, EXIT_USAGE, UpdaterError
+
+# name -> (module under updater.commands, one-line help shown by `updater --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "set": ("set_value", "Set one value in a YAML file, changing only its bytes."),
+    "resolve": ("resolve", "Resolve the immutable tag of an image from its registry."),
+    "bump": ("bump", "Write each app's new tag into an environment's values files."),
+    "promote": ("promote", "Copy the tags of one environment to another."),
+    "rollback": ("rollback", "Write an earlier tag of an app back from git history."),
+    "status": ("status", "Show the tag of every app in every environment."),
+    "history": ("history", "Show the tags an app had over time in one environment."),
+    "config": ("config", "Validate .updater.yaml or print its JSON Schema."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"updater.commands.{COMMANDS[cmd_name][0]}")
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="updater")
+@click.option("--debug", is_flag=True, envvar="UPDATER_DEBUG", help="Log every request (secrets masked).")
+@click.option(
+    "--retry-budget",
+    type=click.FloatRange(min=0),
+    envvar="UPDATER_RETRY_BUDGET",
+    help="Seconds to keep retrying a failing remote call (default 60).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, retry_budget: float | None) -> None:
+    """Write new immutable image tags into GitOps values files: format-exact, verified, one commit."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    if retry_budget is not None:
+        retry.set_policy(retry.policy().with_budget(retry_budget))
+    if debug:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.addFilter(redact.MaskingFilter())
+        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; user errors become one line on stderr."""
+    try:
+        cli.main(args=argv, prog_name="updater", standalone_mode=False)
+    except UpdaterError as exc:
+        click.echo(redact.mask(f"updater: error: {exc.message}"), err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(redact.mask(f"updater: error: {exc.format_message()}"), err=True)
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        click.echo("updater: aborted", err=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        click.echo("updater: interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a raw traceback
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            click.echo(redact.mask(traceback.format_exc()), err=True)
+        click.echo(redact.mask(f"updater: internal error: {type(exc).__name__}: {exc}"), err=True)
+        return EXIT_REMOTE
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Container registries: list tags, resolve digests and build times, with the fewest requests."""
