@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("updater: interrupted", err=True)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a raw traceback
+    except Exception as exc:  # the last line of defence: never a raw traceback
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             click.echo(redact.mask(traceback.format_exc()), err=True)
         click.echo(redact.mask(f"updater: internal error: {type(exc).__name__}: {exc}"), err=True)

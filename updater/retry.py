@@ -104,7 +104,9 @@ def call(fn: Callable[[], T], p: Policy | None = None) -> T:
     return retrying(fn)
 
 
-def poll(fn: Callable[[], T | None], timeout: float, on_wait: Callable[[float], None] | None = None) -> T | None:
+def poll(
+    fn: Callable[[], T | None], timeout: float, on_wait: Callable[[float], None] | None = None
+) -> T | None:
     """Return the first non-None fn() within `timeout` seconds (backoff with jitter, capped), else None."""
     if timeout <= 0:
         return fn()
