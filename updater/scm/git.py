@@ -1,0 +1,272 @@
+"""The git backend: a private clone of the GitOps remote, ONE commit per run, pushed without force.
+
+Every run works in a fresh temporary clone (shallow: only the branch heads it touches), so the
+user's own checkout is never modified and a failed run leaves nothing behind. A push that loses a
+race (non-fast-forward) is not an error: we fetch the new head, re-run the editor on it and push
+again, within a bounded, jittered retry policy. Any other push failure (a hook that refuses, no
+permission) is permanent: the clone is reset to the remote head and the run ends with exit 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from updater import redact, retry
+from updater.errors import InputError, RemoteError
+from updater.scm.base import Author, CommitRequest, Editor, Outcome, Revision
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_AUTHOR = Author("updater", "updater@users.noreply.localhost")
+# Lost races are expected when many pipelines bump one branch: allow many quick, jittered rounds.
+RACE_ATTEMPTS = 40
+_REJECTED = re.compile(
+    r"\[rejected\]|non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref"
+)
+_PERMANENT = re.compile(
+    r"(?i)not found|does not appear to be a git repository|authentication failed|permission denied"
+    r"|could not read username|access denied|pre-receive hook declined|hook declined|protected branch"
+)
+
+
+class _LostRace(retry.Transient):
+    """The branch moved between our fetch and our push."""
+
+
+def _register_url_secret(url: str) -> None:
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.password:
+        redact.register(parsed.password)
+        redact.register(urllib.parse.unquote(parsed.password))
+
+
+class GitBackend:
+    """Backend over a git remote (URL or path); use as a context manager to remove the clone."""
+
+    def __init__(self, remote: str, *, workdir: Path | None = None) -> None:
+        self.remote = remote
+        _register_url_secret(remote)
+        self._tmp: str | None = None
+        if workdir is None:
+            self._tmp = tempfile.mkdtemp(prefix="updater-git-")
+            workdir = Path(self._tmp)
+        self.dir = workdir
+        self._fetched: set[str] = set()
+        self._full: set[str] = set()
+        if not (workdir / ".git").exists():
+            workdir.mkdir(parents=True, exist_ok=True)
+            self._git("init", "-q")
+            self._git("remote", "add", "origin", remote)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _run(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+        log.debug("git %s", " ".join(args))
+        result = subprocess.run(["git", *args], cwd=self.dir, env=full_env, capture_output=True)
+        if check and result.returncode != 0:
+            raise RemoteError(f"git {args[0]} failed: {_first_error(result.stderr)}")
+        return result
+
+    def _git(self, *args: str) -> str:
+        return self._run(*args).stdout.decode("utf-8", "replace")
+
+    def _fetch(self, branch: str, *, full: bool = False) -> None:
+        """Fetch the head of `branch` into refs/remotes/origin/BRANCH (whole history if `full`)."""
+        if full and branch in self._full:
+            return
+        args = ["fetch", "-q", "--no-tags", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"]
+        if full:
+            if self._git("rev-parse", "--is-shallow-repository").strip() == "true":
+                args.insert(2, "--unshallow")
+        else:
+            args.insert(2, "--depth=1")
+
+        def attempt() -> None:
+            result = self._run(*args, check=False)
+            if result.returncode == 0:
+                return
+            error = _first_error(result.stderr)
+            if "couldn't find remote ref" in error:
+                raise InputError(
+                    f"branch {branch!r} does not exist in {self._name()}: create it or fix the config"
+                )
+            if _PERMANENT.search(error):
+                raise RemoteError(f"git fetch from {self._name()} failed: {error}")
+            raise retry.Transient(f"git fetch from {self._name()} failed: {error}")
+
+        _call(attempt)
+        self._fetched.add(branch)
+        if full:
+            self._full.add(branch)
+
+    def _name(self) -> str:
+        return redact.mask(self.remote)
+
+    # -- Backend ----------------------------------------------------------------------------------
+    def read(self, branch: str, path: str) -> bytes | None:
+        """Return the file's bytes at the remote head of `branch`, or None if it does not exist."""
+        if branch not in self._fetched:
+            self._fetch(branch)
+        result = self._run("cat-file", "blob", f"refs/remotes/origin/{branch}:{path}", check=False)
+        return result.stdout if result.returncode == 0 else None
+
+    def apply(self, request: CommitRequest, editor: Editor) -> Outcome:
+        """Run `editor` on the remote head, commit once, push; on a lost race redo it on the new head."""
+        target = request.branch
+        notes: tuple[str, ...] = ()
+        if request.mode != "commit" and request.pull_request is not None:
+            # Plain git cannot open a pull request: land the commit on the PR head, reset from base.
+            target = request.pull_request.head
+            notes = (f"pushed to branch {target}; open a pull request into {request.branch}",)
+
+        def attempt() -> Outcome:
+            self._fetch(request.branch)
+            self._git(
+                "checkout", "-q", "--force", "-B", request.branch, f"refs/remotes/origin/{request.branch}"
+            )
+            self._git("clean", "-q", "-fdx")
+            files = editor(self._read_worktree)
+            changed = sorted(path for path, data in files.items() if self._read_worktree(path) != data)
+            if not changed:
+                return Outcome(changed=False)
+            for path in changed:
+                full = self.dir / path
+                full.parent.mkdir(parents=True, exist_ok=True)
+                full.write_bytes(files[path])
+            self._git("add", "--", *changed)
+            self._commit(request)
+            commit = self._git("rev-parse", "HEAD").strip()
+            self._push(target, force=target != request.branch)
+            return Outcome(changed=True, files=tuple(changed), commit=commit, notes=notes)
+
+        try:
+            return _call(attempt, attempts=RACE_ATTEMPTS)
+        except _LostRace as exc:
+            self._clean(request.branch)
+            raise RemoteError(f"git push to {self._name()} kept losing races: {exc}; try again") from exc
+        except RemoteError:
+            self._clean(request.branch)
+            raise
+
+    def history(self, branch: str, path: str, limit: int = 50) -> list[Revision]:
+        """Return the versions of `path` on `branch`, newest first (needs the full history)."""
+        self._fetch(branch, full=True)
+        out = self._git(
+            "log",
+            f"-n{limit}",
+            "--format=%H%x00%an <%ae>%x00%aI",
+            f"refs/remotes/origin/{branch}",
+            "--",
+            path,
+        )
+        revisions = []
+        for line in out.splitlines():
+            commit, author, date = line.split("\0")
+            shown = self._run("cat-file", "blob", f"{commit}:{path}", check=False)
+            content = shown.stdout if shown.returncode == 0 else None
+            revisions.append(
+                Revision(commit=commit, author=author, date=datetime.fromisoformat(date), content=content)
+            )
+        return revisions
+
+    def close(self) -> None:
+        """Remove the temporary clone (a no-op for a caller-provided workdir)."""
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> GitBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _read_worktree(self, path: str) -> bytes | None:
+        full = self.dir / path
+        if not full.is_file() or full.is_symlink():
+            return None
+        return full.read_bytes()
+
+    def _commit(self, request: CommitRequest) -> None:
+        author = request.author or _env_author()
+        env = {
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_COMMITTER_NAME": os.environ.get("GIT_COMMITTER_NAME", author.name),
+            "GIT_COMMITTER_EMAIL": os.environ.get("GIT_COMMITTER_EMAIL", author.email),
+        }
+        result = subprocess.run(
+            ["git", "commit", "-q", "--no-verify", "--no-gpg-sign", "-F", "-"],
+            cwd=self.dir,
+            env={**os.environ, "LC_ALL": "C", **env},
+            input=request.message.encode(),
+            capture_output=True,
+        )
+        if result.returncode != 0:
+            raise RemoteError(f"git commit failed: {_first_error(result.stderr)}")
+
+    def _push(self, branch: str, *, force: bool) -> None:
+        refspec = f"{'+' if force else ''}HEAD:refs/heads/{branch}"
+        result = self._run("push", "--porcelain", "origin", refspec, check=False)
+        if result.returncode == 0:
+            return
+        output = (result.stdout + result.stderr).decode("utf-8", "replace")
+        if _REJECTED.search(output):
+            raise _LostRace(f"{branch} moved on {self._name()}")
+        error = _first_error(result.stderr) or _first_error(result.stdout)
+        if _PERMANENT.search(output):
+            raise RemoteError(f"git push to {self._name()} ({branch}) was refused: {error}")
+        raise retry.Transient(f"git push to {self._name()} ({branch}) failed: {error}")
+
+    def _clean(self, branch: str) -> None:
+        """Leave the clone exactly at the remote head: no local commit survives a failed push."""
+        ref = f"refs/remotes/origin/{branch}"
+        if self._run("rev-parse", "--verify", "-q", ref, check=False).returncode == 0:
+            self._run("checkout", "-q", "--force", "-B", branch, ref, check=False)
+            self._run("clean", "-q", "-fdx", check=False)
+
+
+def _call(fn: Callable[[], T], attempts: int | None = None) -> T:
+    """retry.call with the process policy, optionally allowing more (quick, jittered) attempts."""
+    policy = retry.policy()
+    if attempts is not None:
+        policy = replace(policy, attempts=max(policy.attempts, attempts), initial=0.2, maximum=4.0)
+    try:
+        return retry.call(fn, policy)
+    except _LostRace:
+        raise
+    except retry.Transient as exc:
+        raise RemoteError(f"{exc}; gave up after retrying") from exc
+
+
+def _env_author() -> Author:
+    name = os.environ.get("GIT_AUTHOR_NAME")
+    email = os.environ.get("GIT_AUTHOR_EMAIL")
+    if name and email:
+        return Author(name, email)
+    return DEFAULT_AUTHOR
+
+
+def _first_error(stderr: bytes) -> str:
+    """Return the most telling line of git's stderr, masked (it may echo a URL with a token)."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    for line in lines:
+        lower = line.lower()
+        if lower.startswith(("fatal:", "error:", "remote:", "!")) or "rejected" in lower:
+            return redact.mask(line)
+    return redact.mask(lines[-1]) if lines else "no output"
