@@ -1,0 +1,223 @@
+"""Build an `App` from its checked config data: images, files and locators per environment.
+
+The rules, so that the common case stays short:
+- `values` is one path or a list (every environment) or a mapping per environment;
+- the shorthand locators (`key`, `image-locator`, `marker`) apply to every values file of the
+  environment; `targets` entries name their own `file` (default: the values files) and `env`;
+- `overrides.ENV` replaces the locators (and the tag policy) in one environment;
+- with no locator at all, the tag is found by the app's image in each file (`image-locator: true`);
+- the app is deployed to exactly the environments that end up with targets, and needs an image in each.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from updater._configload import Loaded, Path_
+from updater.config import (
+    App,
+    Environment,
+    TagPolicy,
+    Target,
+    check_env_name,
+    check_file,
+    check_key_path,
+    tag_policy,
+)
+
+_LOCATOR_KEYS = ("key", "image-locator", "marker", "targets")
+File = tuple[str, Path_]  # normalised file and the config node naming it
+
+
+def build_app(
+    loaded: Loaded, root: Path, environments: dict[str, Environment], name: str, spec: dict[str, Any]
+) -> App:
+    """Return the app `name` of the config, or raise a ConfigError at the offending node."""
+    base: Path_ = ("apps", name)
+    known = list(environments)
+    files = _values(loaded, root, base, spec.get("values"), known)
+    images = _images(loaded, base, spec["image"], known)
+    overrides: dict[str, dict[str, Any]] = spec.get("overrides", {})
+    for env in overrides:
+        check_env_name(loaded, (*base, "overrides", env), env, known, at_value=False)
+    targets: dict[str, tuple[Target, ...]] = {}
+    for env in known:
+        override = overrides.get(env, {})
+        if any(key in override for key in _LOCATOR_KEYS):
+            source, source_path = override, (*base, "overrides", env)
+        else:
+            source, source_path = spec, base
+        document = override.get("document", spec.get("document"))
+        found = _targets(
+            loaded, root, env, source, source_path, spec, files.get(env, []), images.get(env), document
+        )
+        if found:
+            targets[env] = tuple(found)
+    if not targets:
+        raise loaded.error(base, "no files to write; add values: PATH (or one per environment) or targets")
+    for env, env_targets in targets.items():
+        if env not in images:
+            where = ", ".join(sorted({target.file for target in env_targets}))
+            message = f'no image for environment "{env}", which has files ({where}); add image.{env}'
+            raise loaded.error((*base, "image"), message)
+    tags: dict[str, TagPolicy] = {}
+    for env in targets:
+        if "tag" in overrides.get(env, {}):
+            tags[env] = tag_policy(loaded, (*base, "overrides", env, "tag"), overrides[env]["tag"])
+        elif "tag" in spec:
+            tags[env] = tag_policy(loaded, (*base, "tag"), spec["tag"])
+    record = bool(spec.get("digest")) or any(t.digest_key for ts in targets.values() for t in ts)
+    return App(name, images, targets, tags, record, loaded.mark(base).line)
+
+
+def _values(loaded: Loaded, root: Path, base: Path_, raw: Any, known: list[str]) -> dict[str, list[File]]:
+    """Return the values files of each environment."""
+    path: Path_ = (*base, "values")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        return {env: _files(loaded, root, path, raw) for env in known}
+    out = {}
+    for env, item in raw.items():
+        check_env_name(loaded, (*path, env), env, known, at_value=False)
+        out[env] = _files(loaded, root, (*path, env), item)
+    return out
+
+
+def _files(loaded: Loaded, root: Path, path: Path_, raw: str | list[str]) -> list[File]:
+    if isinstance(raw, str):
+        return [(check_file(loaded, root, path, raw), path)]
+    return [(check_file(loaded, root, (*path, i), item), (*path, i)) for i, item in enumerate(raw)]
+
+
+def _images(loaded: Loaded, base: Path_, raw: str | dict[str, str], known: list[str]) -> dict[str, str]:
+    if isinstance(raw, str):
+        _check_image(loaded, (*base, "image"), raw)
+        return dict.fromkeys(known, raw)
+    for env, image in raw.items():
+        check_env_name(loaded, (*base, "image", env), env, known, at_value=False)
+        _check_image(loaded, (*base, "image", env), image)
+    return dict(raw)
+
+
+def _check_image(loaded: Loaded, path: Path_, image: str) -> None:
+    """Refuse an image that is empty, or that carries the tag or digest updater is meant to write."""
+    if not image or any(c.isspace() for c in image):
+        raise loaded.error(
+            path, f'"{image}" is not an image repository; write e.g. ghcr.io/org/app', at_value=True
+        )
+    if image.startswith("oci:"):  # an OCI layout directory, e.g. in the offline demo
+        return
+    last = image.rsplit("/", 1)[-1]
+    if "@" in image or ":" in last:
+        message = f'"{image}" includes a tag or digest; give the repository only, updater writes the tag'
+        raise loaded.error(path, message, at_value=True)
+
+
+def _targets(
+    loaded: Loaded,
+    root: Path,
+    env: str,
+    source: dict[str, Any],
+    source_path: Path_,
+    app: dict[str, Any],
+    files: list[File],
+    image: str | None,
+    document: int | None,
+) -> list[Target]:
+    """Return the targets of one environment from `source` (the app, or its override for `env`)."""
+    digest = app.get("digest")
+    digest_key = digest if isinstance(digest, str) else None
+    if digest_key is not None:
+        check_key_path(loaded, (*source_path[:2], "digest"), digest_key)
+    out: list[Target] = []
+    if not any(key in source for key in _LOCATOR_KEYS):
+        line = loaded.mark((*source_path, "values")).line
+        return [
+            Target(file, image=image, document=document, digest_key=digest_key, line=line)
+            for file, _ in files
+        ]
+    for config_key, field in (("key", "key"), ("image-locator", "image"), ("marker", "marker")):
+        raw = source.get(config_key)
+        if raw is None:
+            continue
+        items = [((*source_path, config_key), raw)] if not isinstance(raw, list) else []
+        items += (
+            [((*source_path, config_key, i), item) for i, item in enumerate(raw)]
+            if isinstance(raw, list)
+            else []
+        )
+        for path, value in items:
+            locator = _locator(loaded, path, field, value, image)
+            line = loaded.value_marks[path].line
+            for file, _ in files:
+                out.append(Target(file, document=document, digest_key=digest_key, line=line, **locator))
+    for index, item in enumerate(source.get("targets", [])):
+        out += _explicit_target(
+            loaded, root, env, (*source_path, "targets", index), item, files, image, document
+        )
+    return out
+
+
+def _locator(loaded: Loaded, path: Path_, field: str, value: str | bool, image: str | None) -> dict[str, Any]:
+    """Return the Target keyword for one locator, checked."""
+    if value is True:
+        return {field: image}  # the app's own image; its absence is reported as "no image for environment"
+    assert isinstance(value, str)
+    if field == "key":
+        check_key_path(loaded, path, value)
+    elif field == "marker" and not re.fullmatch(r"[^\s#]+", value):
+        message = f'"{value}" is not a marker name; use the NAME of "# updater: NAME"'
+        raise loaded.error(path, message, at_value=True)
+    return {field: value}
+
+
+def _explicit_target(
+    loaded: Loaded,
+    root: Path,
+    env: str,
+    path: Path_,
+    item: dict[str, Any],
+    files: list[File],
+    image: str | None,
+    document: int | None,
+) -> list[Target]:
+    """Return the targets one `targets:` entry gives in `env` (none if it is for other environments)."""
+    envs = item.get("env")
+    if envs is not None:
+        names = [envs] if isinstance(envs, str) else envs
+        for i, name in enumerate(names):
+            check_env_name(
+                loaded,
+                (*path, "env") if isinstance(envs, str) else (*path, "env", i),
+                name,
+                list(_known(loaded)),
+            )
+        if env not in names:
+            return []
+    chosen = [key for key in ("key", "image", "marker") if key in item]
+    if len(chosen) != 1:
+        found = " and ".join(chosen) if chosen else "none"
+        raise loaded.error(path, f"a target needs exactly one of key, image, marker (found {found})")
+    field = chosen[0]
+    locator = _locator(loaded, (*path, field), field, item[field], image)
+    digest_key = item.get("digest-key")
+    if digest_key is not None:
+        check_key_path(loaded, (*path, "digest-key"), digest_key)
+    if "file" in item:
+        target_files = [check_file(loaded, root, (*path, "file"), item["file"])]
+    elif files:
+        target_files = [file for file, _ in files]
+    elif envs is None:
+        return []  # an app without values files in this environment
+    else:
+        raise loaded.error(path, f'no file for environment "{env}"; add file: PATH or values.{env}')
+    line = loaded.mark(path).line
+    doc = item.get("document", document)
+    return [Target(file, document=doc, digest_key=digest_key, line=line, **locator) for file in target_files]
+
+
+def _known(loaded: Loaded) -> list[str]:
+    return list(loaded.data["environments"])

@@ -1,0 +1,39 @@
+"""`updater config validate` and `updater config schema`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.group("config")
+def command() -> None:
+    """Validate .updater.yaml or print its JSON Schema."""
+
+
+@command.command("validate")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default: .updater.yaml found from the current directory up to the git root).",
+)
+def validate(config_path: Path | None) -> None:
+    """Check the config; print "FILE: ok (N apps, M environments)" or the first error (exit 2)."""
+    from updater import config
+
+    path = config_path if config_path is not None else config.find_config(Path.cwd())
+    loaded = config.load(path)
+    apps = len(loaded.apps)
+    envs = len(loaded.environments)
+    click.echo(f"{path}: ok ({apps} app{'s' * (apps != 1)}, {envs} environment{'s' * (envs != 1)})")
+
+
+@command.command("schema")
+def schema() -> None:
+    """Print the config's JSON Schema (draft 2020-12), e.g. for an editor's YAML language server."""
+    from updater import config_schema
+
+    click.echo(json.dumps(config_schema.json_schema(), indent=2))

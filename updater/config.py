@@ -1,0 +1,381 @@
+"""`.updater.yaml`: the model the use cases read, and `load`, which refuses a bad config with FILE:LINE:COL.
+
+The shape is declared once in `updater.config_schema`; `_configload` checks it structurally and this
+module builds the frozen model, checking what a schema cannot: environment names, paths that stay inside
+the repository, key paths, regular expressions and templates.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import posixpath
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from updater.errors import InputError
+from updater.keypath import KeyPathError, parse_key_path
+from updater.scm.base import Author
+
+if TYPE_CHECKING:
+    from updater._configload import Loaded, Path_
+
+CONFIG_NAME = ".updater.yaml"
+TAG_VARIABLES = frozenset({"sha", "app", "env", "branch", "run"})
+
+
+class ConfigError(InputError):
+    """A config that cannot be used; the message names FILE:LINE:COL and the key (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Scm:
+    provider: str = "git"  # github | git | files
+    repository: str | None = None  # owner/name (github; default $GITHUB_REPOSITORY)
+    url: str | None = None  # git remote URL or path (git; default: the repository holding the config)
+    github_url: str | None = None  # GitHub Enterprise API URL (default $GITHUB_API_URL or api.github.com)
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    api: str = "auto"  # auto | oci | artifact-registry
+    insecure: tuple[str, ...] = ()  # hosts reached over plain HTTP
+    platform: str | None = None  # e.g. linux/amd64, for multi-arch images
+
+
+@dataclass(frozen=True)
+class CommitSettings:
+    author: Author | None = None  # None: from the environment (git config, CI)
+    message: str | None = None  # template; None: the use case's default
+
+
+@dataclass(frozen=True)
+class PullRequestSettings:
+    title: str | None = None  # templates; None: the use case's default
+    body: str | None = None
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    team_reviewers: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    draft: bool = False
+    merge_method: str = "squash"  # merge | squash | rebase
+    branch: str = "updater/{env}/{app}"  # head branch template
+
+
+@dataclass(frozen=True)
+class TagPolicy:
+    """How a tag is chosen; the fields mirror `updater.resolve.Strategy` one to one."""
+
+    kind: str = "template"  # template | digest | newest | semver | alphabetical | numerical
+    template: str | None = None  # None: nothing configured, the command line decides
+    tag: str | None = None
+    include: str | None = None
+    exclude: tuple[str, ...] = ()
+    range: str | None = None
+    wait: float = 0.0  # seconds
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    branch: str | None  # None: the repository's default branch
+    mode: str = "commit"  # commit | pull-request | auto-merge
+    tag: TagPolicy = field(default_factory=TagPolicy)
+    promote_from: str | None = None
+    frozen: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Target:
+    """One place in one file: exactly one of key, image, marker is set."""
+
+    file: str  # repository-relative, normalised, checked to stay inside the repository
+    key: str | None = None  # key path (validated syntax)
+    image: str | None = None  # image repository to find in the file
+    marker: str | None = None  # marker comment name
+    document: int | None = None
+    digest_key: str | None = None  # key path receiving the digest (None: tag@sha256:... when recording)
+    line: int = 0  # config line of the locator, for errors raised later
+
+
+@dataclass(frozen=True)
+class App:
+    name: str
+    images: dict[str, str]  # env -> image repository
+    targets: dict[str, tuple[Target, ...]]  # env -> targets; the app is deployed to exactly these envs
+    tag: dict[str, TagPolicy]  # env -> policy overriding the environment's; empty: none
+    record_digest: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    root: Path  # the repository root: the config's directory, absolute
+    scm: Scm
+    registry: RegistrySettings
+    commit: CommitSettings
+    pull_request: PullRequestSettings
+    environments: dict[str, Environment]
+    apps: dict[str, App]
+    lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, repr=False, compare=False)
+
+    def where(self, *keys: str | int) -> str:
+        """Return "FILE:LINE" of a config node (or its nearest configured ancestor) for later errors."""
+        path = tuple(keys)
+        while path and path not in self.lines:
+            path = path[:-1]
+        return f"{self.path}:{self.lines.get(path, 1)}"
+
+
+def find_config(start: Path) -> Path:
+    """Return the .updater.yaml in `start` or a parent, stopping at the git root."""
+    here = start.resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+        if (directory / ".git").exists():
+            raise ConfigError(
+                f"{here}: no {CONFIG_NAME} up to the repository root {directory}; "
+                f"create one at the root (updater config schema describes it) or pass --config PATH"
+            )
+    raise ConfigError(f"{here}: no {CONFIG_NAME} here or in any parent; create one or pass --config PATH")
+
+
+def load(path: Path) -> Config:
+    """Return the config in `path`, or raise ConfigError naming FILE:LINE:COL, the key and the fix."""
+    from updater import _configload, config_schema
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; create it or pass --config PATH") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory; pass the path of the .updater.yaml file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return _build(path, _configload.load_data(str(path), text, config_schema.CONFIG))
+
+
+def _build(path: Path, loaded: Loaded) -> Config:
+    from updater import _configapps
+
+    data = loaded.data
+    root = Path(os.path.abspath(path)).parent.resolve()
+    scm = _scm(loaded, data.get("scm") or {})
+    environments = _environments(loaded, data["environments"])
+    apps = {
+        name: _configapps.build_app(loaded, root, environments, name, spec)
+        for name, spec in data["apps"].items()
+    }
+    registry = data.get("registry") or {}
+    pr = data.get("pull-request") or {}
+    commit = data.get("commit") or {}
+    for key in ("title", "body", "branch"):
+        if key in pr:
+            check_template(loaded, ("pull-request", key), pr[key])
+    if "message" in commit:
+        check_template(loaded, ("commit", "message"), commit["message"])
+    author = commit.get("author")
+    return Config(
+        path=path,
+        root=root,
+        scm=scm,
+        registry=RegistrySettings(
+            api=registry.get("api", "auto"),
+            insecure=tuple(registry.get("insecure", ())),
+            platform=registry.get("platform"),
+        ),
+        commit=CommitSettings(
+            author=Author(author["name"], author["email"]) if author else None,
+            message=commit.get("message"),
+        ),
+        pull_request=PullRequestSettings(
+            title=pr.get("title"),
+            body=pr.get("body"),
+            labels=tuple(pr.get("labels", ())),
+            reviewers=tuple(pr.get("reviewers", ())),
+            team_reviewers=tuple(pr.get("team-reviewers", ())),
+            assignees=tuple(pr.get("assignees", ())),
+            draft=pr.get("draft", False),
+            merge_method=pr.get("merge-method", "squash"),
+            branch=pr.get("branch", "updater/{env}/{app}"),
+        ),
+        environments=environments,
+        apps=apps,
+        lines={key: mark.line for key, mark in loaded.marks.items()},
+    )
+
+
+_SCM_KEYS = {"repository": "github", "github-url": "github", "url": "git"}
+
+
+def _scm(loaded: Loaded, data: dict[str, Any]) -> Scm:
+    provider = data.get("provider", "git")
+    for key, owner in _SCM_KEYS.items():
+        if key in data and provider != owner:
+            raise loaded.error(
+                ("scm", key), f"only used with provider {owner}; remove it or set provider: {owner}"
+            )
+    github_url = data.get("github-url")
+    if github_url is not None and not re.match(r"^https?://[^/\s]+", github_url):
+        message = f'"{github_url}" is not an http(s) URL; use e.g. https://ghe.example.com/api/v3'
+        raise loaded.error(("scm", "github-url"), message, at_value=True)
+    return Scm(provider, data.get("repository"), data.get("url"), github_url)
+
+
+def _environments(loaded: Loaded, data: dict[str, Any]) -> dict[str, Environment]:
+    environments = {}
+    for name, spec in data.items():
+        source = spec.get("promote-from")
+        if source is not None:
+            check_env_name(loaded, ("environments", name, "promote-from"), source, list(data))
+            if source == name:
+                message = "an environment cannot promote from itself; name another environment"
+                raise loaded.error(("environments", name, "promote-from"), message, at_value=True)
+        environments[name] = Environment(
+            name=name,
+            branch=spec.get("branch"),
+            mode=spec.get("mode", "commit"),
+            tag=tag_policy(loaded, ("environments", name, "tag"), spec.get("tag")),
+            promote_from=source,
+            frozen=spec.get("frozen", False),
+            line=loaded.mark(("environments", name)).line,
+        )
+    return environments
+
+
+def check_env_name(
+    loaded: Loaded, path: Path_, name: str, known: list[str], *, at_value: bool = True
+) -> None:
+    """Raise a ConfigError at `path` (its value, or its key) unless `name` is a `known` environment."""
+    if name in known:
+        return
+    close = [env for env in known if env.startswith(name) or name.startswith(env)]
+    close = close or difflib.get_close_matches(name, known, n=1)
+    hint = f'did you mean "{close[0]}"?' if close else f"define it under environments ({', '.join(known)})"
+    raise loaded.error(path, f'unknown environment "{name}"; {hint}', at_value=at_value)
+
+
+_DURATION = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def tag_policy(loaded: Loaded, path: Path_, data: str | dict[str, Any] | None) -> TagPolicy:
+    """Return the policy of a `tag:` value (a template shorthand or a mapping), checked."""
+    if data is None:
+        return TagPolicy()
+    if isinstance(data, str):
+        check_template(loaded, path, data, TAG_VARIABLES)
+        return TagPolicy(template=data)
+    kind = data.get("strategy") or _implied_strategy(loaded, path, data)
+    needs = {"template": "template", "digest": "tag", "semver": "range"}
+    for key in ("template", "tag", "range"):
+        if key in data and needs.get(kind) != key:
+            raise loaded.error((*path, key), f"not used by strategy {kind}; remove it")
+    if kind == "template" and "template" not in data:
+        raise loaded.error(path, 'strategy template needs a "template" key, e.g. template: "{sha:7}"')
+    if "template" in data:
+        check_template(loaded, (*path, "template"), data["template"], TAG_VARIABLES)
+    exclude = data.get("exclude", ())
+    exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
+    for index, pattern in enumerate(exclude):
+        _check_regex(loaded, (*path, "exclude", index) if "exclude" in data else path, pattern)
+    include = data.get("include")
+    if include is not None:
+        groups = _check_regex(loaded, (*path, "include"), include)
+        if kind in ("alphabetical", "numerical") and groups < 1:
+            message = f"strategy {kind} orders tags by the first capture group; add one, e.g. ^v(\\d+)$"
+            raise loaded.error((*path, "include"), message, at_value=True)
+    elif kind in ("alphabetical", "numerical"):
+        raise loaded.error(path, f"strategy {kind} needs include: a regex with a capture group")
+    wait = data.get("wait", 0)
+    if isinstance(wait, str):
+        unit = wait[-1] if wait[-1] in _DURATION else "s"
+        wait = float(wait.rstrip("smh")) * _DURATION[unit]
+    return TagPolicy(
+        kind=kind,
+        template=data.get("template"),
+        tag=data.get("tag"),
+        include=include,
+        exclude=exclude,
+        range=data.get("range"),
+        wait=float(wait),
+    )
+
+
+def _implied_strategy(loaded: Loaded, path: Path_, data: dict[str, Any]) -> str:
+    for key, kind in (
+        ("template", "template"),
+        ("tag", "digest"),
+        ("range", "semver"),
+        ("include", "newest"),
+    ):
+        if key in data:
+            return kind
+    raise loaded.error(
+        path, "no strategy; add strategy: template|digest|newest|semver|alphabetical|numerical"
+    )
+
+
+def _check_regex(loaded: Loaded, path: Path_, pattern: str) -> int:
+    """Return the number of capture groups of `pattern`, or raise a ConfigError at `path`."""
+    try:
+        return re.compile(pattern).groups
+    except re.error as exc:
+        raise loaded.error(
+            path, f"invalid regular expression: {exc}; fix the pattern", at_value=True
+        ) from None
+
+
+def check_template(loaded: Loaded, path: Path_, text: str, variables: frozenset[str] | None = None) -> None:
+    """Raise a ConfigError unless `text` is a valid {placeholder} template (of `variables`, if given)."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        message = f"invalid template {text!r}: {exc}; write {{name}}, and {{{{ }}}} for literal braces"
+        raise loaded.error(path, message, at_value=True) from None
+    for name in fields:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or (variables and name not in variables):
+            allowed = ", ".join("{" + v + "}" for v in sorted(variables or ()))
+            hint = f"use one of {allowed} ({{sha:7}} shortens the SHA)" if variables else "use {name}"
+            raise loaded.error(path, f"unknown placeholder {{{name}}} in {text!r}; {hint}", at_value=True)
+
+
+def check_key_path(loaded: Loaded, path: Path_, text: str) -> None:
+    """Raise a ConfigError unless `text` follows the key-path grammar."""
+    try:
+        parse_key_path(text)
+    except KeyPathError as exc:
+        message = f'invalid key path "{text}": {exc}; write e.g. image.tag, containers[0].image or "a.b".tag'
+        raise loaded.error(path, message, at_value=True) from None
+
+
+def check_file(loaded: Loaded, root: Path, path: Path_, text: str) -> str:
+    """Return `text` as a normalised repository-relative path, refusing anything leading outside `root`."""
+    fix = f"use a path relative to the repository root {root}"
+    if not text.strip():
+        raise loaded.error(path, f"empty path; {fix}", at_value=True)
+    if text.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", text) or text.startswith("~"):
+        raise loaded.error(path, f'"{text}" is absolute; {fix}', at_value=True)
+    normal = posixpath.normpath(text)
+    if normal == ".." or normal.startswith("../"):
+        raise loaded.error(path, f'"{text}" is outside the repository; {fix}', at_value=True)
+    if normal == ".":
+        raise loaded.error(path, f'"{text}" is the repository itself; name a file', at_value=True)
+    on_disk = root / normal
+    if os.path.lexists(on_disk):
+        real = on_disk.resolve()
+        if not real.is_relative_to(root):
+            message = f'"{text}" is a symlink to {real}, outside the repository; {fix}'
+            raise loaded.error(path, message, at_value=True)
+        if real.is_dir():
+            raise loaded.error(path, f'"{text}" is a directory; name a YAML file', at_value=True)
+    return normal
