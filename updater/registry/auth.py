@@ -1,0 +1,117 @@
+"""Registry credentials: explicit options, the docker config (via `docker.auth`), Google ADC.
+
+Order: --username/--password (or UPDATER_REGISTRY_USERNAME/_PASSWORD), then the docker config
+(`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`: auths, credsStore, credHelpers, identity
+tokens; parsed by the `docker` package so helpers behave exactly as with `docker pull`), then Google
+Application Default Credentials for Artifact Registry and Container Registry hosts. Every secret found
+is registered with `updater.redact` before it is returned, so it is masked in all output.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from updater import redact, retry
+from updater.errors import InputError, RemoteError
+from updater.registry.base import RegistryOptions
+from updater.registry.http import IDENTITY_TOKEN_USER
+
+GOOGLE_USER = "oauth2accesstoken"
+_GOOGLE_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+
+
+def is_google_host(host: str) -> bool:
+    """True for Artifact Registry (`*.pkg.dev`) and Container Registry (`gcr.io`, `*.gcr.io`) hosts."""
+    name = host.split(":", 1)[0].lower()
+    return name.endswith(".pkg.dev") or name == "gcr.io" or name.endswith(".gcr.io")
+
+
+def credentials_for(registry_host: str, options: RegistryOptions) -> tuple[str, str] | None:
+    """Return (user, secret) for the registry, or None to go anonymous.
+
+    `user` is "<token>" when the secret is a docker identity token (an OAuth2 refresh token).
+    """
+    username = options.username or os.environ.get("UPDATER_REGISTRY_USERNAME")
+    password = options.password or os.environ.get("UPDATER_REGISTRY_PASSWORD")
+    if username and password:
+        redact.register(password)
+        return username, password
+    if username or password:
+        raise InputError("give both a registry username and a password (--username/--password), or neither")
+    found = from_docker_config(registry_host, options.docker_config)
+    if found is not None:
+        return found
+    if is_google_host(registry_host):
+        return google_access_token()
+    return None
+
+
+def from_docker_config(registry_host: str, config_dir: str | None = None) -> tuple[str, str] | None:
+    """Return the docker config's credentials for the host (auths, credsStore, credHelpers), if any."""
+    from docker import auth as docker_auth
+    from docker import errors as docker_errors
+
+    config_path = os.path.join(config_dir, "config.json") if config_dir else None
+    where = config_path or _default_config_path()
+    try:
+        config = docker_auth.load_config(config_path=config_path)
+        entry: dict[str, Any] | None = config.resolve_authconfig(registry_host)
+    except docker_errors.DockerException as exc:
+        # A credential helper that is missing or fails: say which, without echoing its output.
+        raise InputError(
+            f"{where}: the credential helper for {registry_host} failed ({type(exc).__name__}): "
+            "check that docker-credential-* is on PATH and logged in"
+        ) from None
+    if not entry:
+        return None
+    # docker.auth returns lower-case keys from `auths` and capitalised ones from helpers.
+    normal = {str(key).lower(): value for key, value in entry.items()}
+    token = normal.get("identitytoken")
+    if token:
+        redact.register(str(token))
+        return IDENTITY_TOKEN_USER, str(token)
+    user, secret = normal.get("username"), normal.get("password")
+    if user and secret:
+        redact.register(str(secret))
+        return str(user), str(secret)
+    return None
+
+
+def _default_config_path() -> str:
+    base = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    return os.path.join(base, "config.json")
+
+
+def google_access_token() -> tuple[str, str] | None:
+    """Return ("oauth2accesstoken", token) from Application Default Credentials, or None without ADC."""
+    import google.auth
+    import google.auth.exceptions
+    import google.auth.transport.requests
+
+    try:
+        creds, _ = google.auth.default(scopes=[_GOOGLE_SCOPE])
+    except google.auth.exceptions.DefaultCredentialsError:
+        return None
+
+    def refresh() -> None:
+        try:
+            creds.refresh(google.auth.transport.requests.Request())  # type: ignore[no-untyped-call]
+        except google.auth.exceptions.TransportError as exc:
+            raise retry.Transient(f"Google token endpoint unreachable ({type(exc).__name__})") from None
+
+    try:
+        retry.call(refresh)
+    except retry.Transient as exc:
+        raise RemoteError(f"Google Application Default Credentials: {exc}") from None
+    except google.auth.exceptions.RefreshError:
+        # The error text can echo the token endpoint's answer; keep it out of output.
+        raise RemoteError(
+            "Google Application Default Credentials were refused by the token endpoint: "
+            "run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
+        ) from None
+    token = getattr(creds, "token", None)
+    if not token:
+        return None
+    redact.register(str(token))
+    return GOOGLE_USER, str(token)

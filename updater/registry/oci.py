@@ -1,0 +1,248 @@
+"""A registry that speaks the OCI distribution API (Docker Hub, GHCR, Artifact Registry, distribution).
+
+The fewest requests the API allows: tags come in pages of up to 1000 following the `Link` header as
+given (absolute or relative, with whatever opaque parameters the registry put there); a tag's digest
+costs one HEAD (GET only when the registry does not send `Docker-Content-Digest`); a build time costs
+the manifest (plus the platform's manifest for an index) and its config blob, each fetched once per
+run and checked against its digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+from updater.errors import InputError, RemoteError
+from updater.imageref import ImageRef
+from updater.registry.base import RegistryOptions, TagInfo
+from updater.registry.http import Transport
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+PAGE_SIZE = 1000
+_MAX_PAGES = 100_000
+_LINK_NEXT = re.compile(r'<([^>]*)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
+_TIME = re.compile(r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d)(?:\.(\d+))?\s*(Z|z|[+-]\d\d:?\d\d)?")
+
+
+def next_link(header: str | None) -> str | None:
+    """Return the target of the rel="next" link in a `Link` header, or None."""
+    if not header:
+        return None
+    match = _LINK_NEXT.search(header)
+    return match.group(1) if match else None
+
+
+def parse_time(text: object) -> datetime | None:
+    """Return an aware datetime for an RFC 3339 time (nanoseconds allowed), or None when unparseable."""
+    if not isinstance(text, str):
+        return None
+    match = _TIME.fullmatch(text.strip())
+    if match is None:
+        return None
+    day, clock, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        moment = datetime.fromisoformat(f"{day}T{clock}").replace(microsecond=micro)
+    except ValueError:
+        return None
+    offset = timedelta()
+    if zone and zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return moment.replace(tzinfo=timezone(offset)).astimezone(timezone.utc)
+
+
+def pick_platform(index: dict[str, Any], platform: str) -> dict[str, Any] | None:
+    """Return the index entry for `os/arch[/variant]`; arm64 matches arm64/v8 both ways."""
+    os_name, _, rest = platform.partition("/")
+    arch, _, variant = rest.partition("/")
+    candidates = [
+        dict(entry)
+        for entry in index.get("manifests") or []
+        if (entry.get("platform") or {}).get("os") == os_name
+        and (entry.get("platform") or {}).get("architecture") == arch
+    ]
+
+    def variant_of(entry: dict[str, Any]) -> str:
+        found = str(entry["platform"].get("variant") or "")
+        return found or ("v8" if arch == "arm64" else "")
+
+    if variant:
+        exact = [entry for entry in candidates if variant_of(entry) == variant]
+        return exact[0] if exact else None
+    plain = [entry for entry in candidates if not entry["platform"].get("variant")]
+    chosen = plain or candidates
+    return chosen[0] if chosen else None
+
+
+class OciRegistry:
+    """One repository on a distribution-API registry; implements updater.registry.base.Registry."""
+
+    def __init__(self, ref: ImageRef, options: RegistryOptions) -> None:
+        if ref.layout is not None:
+            raise InputError(f"{ref.name} is an OCI layout directory, not a registry image")
+        from updater.registry import auth
+
+        self.ref = ref
+        self.name = ref.name
+        self.options = options
+        self._http = Transport(
+            ref.api_host,
+            ref.registry,
+            options.insecure_hosts,
+            lambda: auth.credentials_for(ref.registry, options),
+        )
+        self._scope = f"repository:{ref.repository}:pull"
+        self._path = f"/v2/{ref.repository}"
+        self._digests: dict[str, str | None] = {}
+        self._manifests: dict[str, dict[str, Any]] = {}
+        self._created: dict[str, datetime | None] = {}
+
+    @property
+    def requests(self) -> int:
+        """Registry requests that were not part of the auth dance (what the budgets count)."""
+        return self._http.counts.registry
+
+    @requests.setter
+    def requests(self, value: int) -> None:
+        self._http.counts.registry = value
+
+    @property
+    def auth_requests(self) -> int:
+        """401 challenges answered and token requests made."""
+        return self._http.counts.auth
+
+    # --- tags -----------------------------------------------------------------------------------
+
+    def list_tags(self) -> list[TagInfo]:
+        """Return every tag of the repository, following `Link: <...>; rel="next"` to the last page."""
+        url = f"{self._http.base}{quote(self._path)}/tags/list?n={PAGE_SIZE}"
+        seen_urls: set[str] = set()
+        tags: dict[str, None] = {}
+        for _ in range(_MAX_PAGES):
+            seen_urls.add(url)
+            response = self._http.get(url, accept="application/json", scope=self._scope)
+            if response.status_code == 404:
+                raise RemoteError(
+                    f"registry {self.ref.registry}: repository {self.ref.repository} not found (HTTP 404): "
+                    "check the image name"
+                )
+            self._expect_ok(response.status_code, "list tags")
+            try:
+                page = response.json().get("tags") or []
+            except (ValueError, AttributeError):
+                raise RemoteError(f"registry {self.ref.registry}: tags list is not JSON") from None
+            tags.update((str(tag), None) for tag in page)
+            link = next_link(response.headers.get("Link"))
+            if link is None:
+                return [TagInfo(tag) for tag in tags]
+            following = urljoin(url, link)
+            if urlsplit(following).netloc != urlsplit(url).netloc:
+                other = urlsplit(following).netloc
+                raise RemoteError(f"registry {self.ref.registry}: tags list links to another host ({other})")
+            if following in seen_urls:
+                raise RemoteError(f"registry {self.ref.registry}: tags list pagination loops at {link}")
+            url = following
+        raise RemoteError(f"registry {self.ref.registry}: more than {_MAX_PAGES} pages of tags")
+
+    # --- digests --------------------------------------------------------------------------------
+
+    def digest(self, tag: str) -> str | None:
+        """Return the digest `tag` points to (one HEAD), or None when the tag does not exist."""
+        if tag in self._digests:
+            return self._digests[tag]
+        url = self._manifest_url(tag)
+        response = self._http.get(url, accept=MANIFEST_ACCEPT, scope=self._scope, head=True)
+        found: str | None
+        if response.status_code == 404:
+            found = None
+        elif response.status_code == 200 and response.headers.get("Docker-Content-Digest", "").startswith(
+            "sha256:"
+        ):
+            found = response.headers["Docker-Content-Digest"]
+        else:
+            # Some registries refuse HEAD or omit the digest header: GET and hash the bytes.
+            got = self._http.get(url, accept=MANIFEST_ACCEPT, scope=self._scope)
+            if got.status_code == 404:
+                found = None
+            else:
+                self._expect_ok(got.status_code, f"get manifest {tag}")
+                found = "sha256:" + hashlib.sha256(got.content).hexdigest()
+                self._manifests[found] = self._decode(got.content, found)
+        self._digests[tag] = found
+        return found
+
+    # --- build time -----------------------------------------------------------------------------
+
+    def created(self, digest: str) -> datetime | None:
+        """Return the config blob's `created` time (for an index: the selected platform's image)."""
+        if digest in self._created:
+            return self._created[digest]
+        manifest = self._manifest(digest)
+        if _is_index(manifest):
+            entry = pick_platform(manifest, self.options.platform)
+            if entry is None:
+                available = sorted(
+                    "/".join(p for p in (plat.get("os"), plat.get("architecture"), plat.get("variant")) if p)
+                    for plat in (e.get("platform") or {} for e in manifest.get("manifests") or [])
+                )
+                raise InputError(
+                    f"{self.name}@{digest} has no {self.options.platform} image (it has: "
+                    f"{', '.join(available) or 'none'}): pass --platform"
+                )
+            manifest = self._manifest(str(entry.get("digest")))
+        config = manifest.get("config") or {}
+        when = None
+        config_digest = config.get("digest")
+        if isinstance(config_digest, str):
+            when = parse_time(self._blob_json(config_digest).get("created"))
+        self._created[digest] = when
+        return when
+
+    def _manifest(self, digest: str) -> dict[str, Any]:
+        if digest not in self._manifests:
+            response = self._http.get(self._manifest_url(digest), accept=MANIFEST_ACCEPT, scope=self._scope)
+            self._expect_ok(response.status_code, f"get manifest {digest}")
+            self._manifests[digest] = self._decode(response.content, digest)
+        return self._manifests[digest]
+
+    def _blob_json(self, digest: str) -> dict[str, Any]:
+        response = self._http.get(f"{self._http.base}{quote(self._path)}/blobs/{digest}", scope=self._scope)
+        self._expect_ok(response.status_code, f"get config blob {digest}")
+        return self._decode(response.content, digest)
+
+    def _decode(self, content: bytes, digest: str) -> dict[str, Any]:
+        """Parse JSON content, refusing bytes that do not match the digest they were fetched by."""
+        algorithm, _, expected = digest.partition(":")
+        if algorithm == "sha256" and hashlib.sha256(content).hexdigest() != expected.lower():
+            raise RemoteError(f"registry {self.ref.registry}: content of {digest} does not match its digest")
+        try:
+            value = json.loads(content)
+        except ValueError:
+            raise RemoteError(f"registry {self.ref.registry}: {digest} is not JSON") from None
+        if not isinstance(value, dict):
+            raise RemoteError(f"registry {self.ref.registry}: {digest} is not a JSON object")
+        return value
+
+    def _manifest_url(self, reference: str) -> str:
+        return f"{self._http.base}{quote(self._path)}/manifests/{quote(reference, safe=':')}"
+
+    def _expect_ok(self, status: int, what: str) -> None:
+        if status != 200:
+            raise RemoteError(f"registry {self.ref.registry}: {what} failed (HTTP {status})")
+
+
+def _is_index(manifest: dict[str, Any]) -> bool:
+    return manifest.get("mediaType") in INDEX_TYPES or (
+        "manifests" in manifest and "config" not in manifest and "layers" not in manifest
+    )
