@@ -1,0 +1,328 @@
+"""set_value and get_values: locate, splice the new bytes into the original text, verify by re-reading."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from updater.yamledit._keypath import format_key_path
+from updater.yamledit._locate import Context, Target, locate, split_reference
+from updater.yamledit._model import Change, Found, Locator
+from updater.yamledit._scalar import DIGEST, TAG_AT_DIGEST, plain_reads_as_string, render, validate_value
+from updater.yamledit._tree import (
+    BOM,
+    Alias,
+    Lines,
+    Mapping,
+    Node,
+    Scalar,
+    Sequence,
+    event_key,
+    parse_events,
+    read,
+)
+
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_STR_TAGS = (None, "!", "tag:yaml.org,2002:str")
+
+
+@dataclass(frozen=True)
+class _Edit:
+    start: int
+    end: int
+    text: str
+    change: Change
+    event: int  # event index of the edited scalar, or of the MappingEndEvent before which a key is added
+    value: str  # what the scalar must read back as
+    created: str | None = None  # the key, when --create adds one
+
+
+def set_value(
+    text: str,
+    locator: Locator,
+    value: str,
+    *,
+    source: str = "<text>",
+    create: bool = False,
+    allow_aliases: bool = False,
+) -> tuple[str, list[Change]]:
+    """Return the text with the located scalar(s) set to `value`, and what changed.
+
+    Only the bytes of each target scalar change; the result is re-read with two YAML parsers (YAML 1.1
+    and 1.2) and must load to the original data except the targets, which read back as `value`.
+
+    An image reference `REPO:TAG@sha256:...` found by --image or a marker keeps its digest only when a
+    new one is given (`TAG@sha256:...`). A bare new tag is refused there, as it is for a `tag:` whose
+    `digest:` sibling is set: dropping the digest would silently unpin the image, and keeping it would
+    deploy the old image under the new tag's name.
+    """
+    validate_value(value, allow_digest=True)
+    lines = Lines(text)
+    docs, events, parser = read(text, source, lines)
+    ctx = Context(source, text, docs, lines)
+    targets = locate(ctx, locator, create=create, allow_aliases=allow_aliases)
+    edits: list[_Edit] = []
+    seen: set[int] = set()
+    for target in targets:
+        if target.node is not None and id(target.node) in seen:
+            continue
+        if target.node is not None:
+            seen.add(id(target.node))
+        if not allow_aliases:
+            _refuse_aliased(ctx, target)
+        edits.extend(_plan(ctx, target, value))
+    new_text = text
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        if edit.change.changed:
+            new_text = new_text[: edit.start] + edit.text + new_text[edit.end :]
+    live = [e for e in edits if e.change.changed]
+    if live:
+        _verify(ctx, new_text, events, parser, live)
+    return new_text, [e.change for e in edits]
+
+
+def get_values(text: str, locator: Locator, *, source: str = "<text>") -> list[Found]:
+    """Return every value `locator` points at (an image reference gives its TAG[@DIGEST] part)."""
+    lines = Lines(text)
+    docs, _, _ = read(text, source, lines)
+    ctx = Context(source, text, docs, lines)
+    found: list[Found] = []
+    for target in locate(ctx, locator, create=False, allow_aliases=True):
+        node = target.node
+        assert node is not None
+        old = _old_value(node)
+        if target.reference and old is not None:
+            old = _reference_tag(old)
+        found.append(Found(format_key_path(list(target.path)), target.document, lines.line(node.start), old))
+    return found
+
+
+def _old_value(node: Scalar) -> str | None:
+    return None if not node.style and node.tag is None and node.value in _NULLS else node.value
+
+
+def _reference_tag(reference: str) -> str | None:
+    parts = split_reference(reference)
+    assert parts is not None
+    _, tag, digest = parts
+    return "@".join(x for x in (tag, digest) if x) or None
+
+
+def _refuse_aliased(ctx: Context, target: Target) -> None:
+    """Refuse a target whose value (or a container holding it) is anchored and aliased elsewhere."""
+    doc = ctx.docs[target.document]
+    held: list[Node] = [*target.ancestors, *([target.node] if target.node else [])]
+    anchors = {n.anchor for n in held if not isinstance(n, Alias) and n.anchor is not None}
+    uses = sorted({ctx.lines.line(a.start) for a in doc.aliases if a.anchor in anchors})
+    if uses:
+        node = target.node or target.parent
+        assert node is not None
+        names = ", ".join(f"&{a}" for a in sorted(anchors))
+        raise ctx.error(
+            node.start,
+            f"{format_key_path(list(target.path))} is shared through {names}, used as an alias at "
+            f"line{'s' if len(uses) > 1 else ''} {', '.join(map(str, uses))}: "
+            "edit a copy, or pass --allow-aliases to change every use",
+        )
+
+
+def _plan(ctx: Context, target: Target, value: str) -> list[_Edit]:
+    """Return the splices for one target (two when a `digest:` sibling receives the digest)."""
+    path = format_key_path(list(target.path))
+    node = target.node
+    if node is None:
+        return [_create(ctx, target, value, path)]
+    if node.style in ("|", ">"):
+        raise ctx.error(
+            node.start, f"{path} is a block scalar ({node.style}): write it as a plain value first"
+        )
+    if node.tag not in _STR_TAGS:
+        raise ctx.error(
+            node.start, f"{path} has the tag {node.tag}: only untagged or !!str values can be set"
+        )
+    old = _old_value(node)
+    new_scalar = value
+    tag_value = value
+    if target.reference:
+        new_scalar, old = _new_reference(ctx, node, value, path)
+    elif target.digest is not None:
+        pinned = TAG_AT_DIGEST.fullmatch(value)
+        if pinned:
+            tag_value = new_scalar = pinned.group("tag")
+        elif _old_value(target.digest) and not DIGEST.fullmatch(value):
+            raise ctx.error(
+                target.digest.start,
+                f"{path} has a digest set next to it: give TAG@sha256:DIGEST so the digest is updated too",
+            )
+    edits = [_splice(ctx, target, node, old, new_scalar, value if target.reference else tag_value, path)]
+    if target.digest is not None and TAG_AT_DIGEST.fullmatch(value):
+        digest = value.partition("@")[2]
+        sibling = Target(target.document, (*target.path[:-1], "digest"), target.digest, None, None, (), False)
+        edits.append(_splice(ctx, sibling, target.digest, _old_value(target.digest), digest, digest, path))
+    return edits
+
+
+def _new_reference(ctx: Context, node: Scalar, value: str, path: str) -> tuple[str, str | None]:
+    """Return (the new REPO:TAG[@DIGEST] string, the old TAG[@DIGEST]) for an image reference."""
+    parts = split_reference(node.value)
+    assert parts is not None
+    repo, _, old_digest = parts
+    if DIGEST.fullmatch(value):
+        return f"{repo}@{value}", _reference_tag(node.value)
+    if old_digest and "@" not in value:
+        raise ctx.error(
+            node.start,
+            f"{path} pins a digest ({node.value}): give TAG@sha256:DIGEST so the digest matches the new tag",
+        )
+    return f"{repo}:{value}", _reference_tag(node.value)
+
+
+def _splice(
+    ctx: Context, target: Target, node: Scalar, old: str | None, scalar: str, reported: str, path: str
+) -> _Edit:
+    """Return the splice that rewrites `node` as `scalar` in its own quote style."""
+    text = ctx.text
+    start = _after_properties(text, node)
+    rendered = render(scalar, node.style, flow=target.in_flow)
+    if start == node.end and not node.style:
+        if node.anchor is None and node.tag is None:
+            start = _after_colon(ctx, target, node, path)
+        rendered = " " + rendered
+    line = ctx.lines.line(start)
+    return _Edit(
+        start, node.end, rendered, Change(path, target.document, line, old, reported), node.event, scalar
+    )
+
+
+def _after_properties(text: str, node: Scalar) -> int:
+    """Return where the scalar's own text starts, after any `&anchor` and `!tag` in front of it."""
+    pos = node.start
+    while pos < node.end and text[pos] in "&!":
+        while pos < node.end and text[pos] not in " \t\r\n":
+            pos += 1
+        while pos < node.end and text[pos] in " \t\r\n":
+            pos += 1
+    return pos
+
+
+def _after_colon(ctx: Context, target: Target, node: Scalar, path: str) -> int:
+    """Return the offset just after the ':' of an empty value (`tag:`), where the value goes."""
+    if target.key is not None:
+        pos = target.key.end
+        while ctx.text[pos : pos + 1] in (" ", "\t"):
+            pos += 1
+        if ctx.text[pos : pos + 1] == ":":
+            return pos + 1
+    raise ctx.error(node.start, f"{path} is an empty value this editor cannot fill in: write a value first")
+
+
+def _create(ctx: Context, target: Target, value: str, path: str) -> _Edit:
+    """Return the insertion of `KEY: VALUE` after the parent mapping's last entry, at its indentation."""
+    parent = target.parent
+    assert isinstance(parent, Mapping)
+    key = target.path[-1]
+    assert isinstance(key, str)
+    text = ctx.text
+    if not parent.items:
+        raise ctx.error(parent.start, f"{path}: the parent mapping is empty, so its indentation is unknown")
+    first = parent.items[0][0]
+    column = first.start - ctx.lines.start(ctx.lines.line(first.start))
+    indent = text[first.start - column : first.start]
+    if indent.strip(" ") and indent != BOM:
+        raise ctx.error(first.start, f"{path}: keys here do not start their own line; add the key by hand")
+    indent = " " * len(indent.replace(BOM, ""))
+    end = _last_end(parent)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    written_key = (
+        key
+        if plain_reads_as_string(key) and key.replace("-", "").replace("_", "").isalnum()
+        else json.dumps(key)
+    )
+    entry = f"{indent}{written_key}: {render(value, '', flow=False)}"
+    if end > 0 and text[end - 1] == "\n":
+        pos, insert = end, entry + newline
+    else:
+        eol = text.find("\n", end)
+        pos, insert = (eol + 1, entry + newline) if eol >= 0 else (len(text), newline + entry)
+    line = ctx.lines.line(pos) + (0 if insert.startswith(entry) else 1)
+    return _Edit(
+        pos, pos, insert, Change(path, target.document, line, None, value), parent.end_event, value, key
+    )
+
+
+def _last_end(node: Node) -> int:
+    """Return where the last scalar inside a block collection ends (its end mark may lie further on)."""
+    if isinstance(node, Mapping) and node.items and not node.flow:
+        return _last_end(node.items[-1][1])
+    if isinstance(node, Sequence) and node.items and not node.flow:
+        return _last_end(node.items[-1])
+    return node.end
+
+
+# ---- verification ----------------------------------------------------------------------------------
+
+
+def _verify(ctx: Context, new_text: str, before: list[Any], parser: str, edits: list[_Edit]) -> None:
+    """Re-read `new_text` as YAML 1.1 and 1.2 and compare with the original events; raise on any doubt.
+
+    With the C parser (libyaml, a YAML 1.1 parser) the second reading is ruamel's pure-Python YAML 1.2
+    parser; without it, ruamel's pure-Python parser reads the text once as 1.2 and once as 1.1.
+    """
+    base = [event_key(e) for e in before]
+    expected: list[tuple[Any, ...] | str] = list(base)
+    for edit in sorted(edits, key=lambda e: e.event, reverse=True):
+        if edit.created is None:
+            expected[edit.event] = edit.value
+        else:
+            expected[edit.event : edit.event] = [edit.created, edit.value]
+    body = new_text[1:] if new_text.startswith(BOM) else new_text
+    for reading in (parser, "1.2" if parser == "c" else "1.1"):
+        problem = _compare(body, reading, expected)
+        if problem is not None:
+            edit = edits[0]
+            raise ctx.error(
+                edit.start,
+                f"the edit of {edit.change.path} did not verify ({problem}); nothing was written. "
+                "Please report this file",
+            )
+
+
+def _compare(body: str, reading: str, expected: list[tuple[Any, ...] | str]) -> str | None:
+    """Return why `body` does not load to `expected` under `reading`, or None when it does."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        events = parse_events(body, parser=reading)
+    except YAMLError as exc:
+        return f"YAML {_reading_name(reading)} cannot read the result: {' '.join(str(exc).split())[:120]}"
+    if len(events) != len(expected):
+        return f"YAML {_reading_name(reading)} reads a different structure"
+    for event, want in zip(events, expected, strict=True):
+        got = event_key(event)
+        if isinstance(want, str):
+            if got[0] != "ScalarEvent" or got[2] is not None or got[4] != want:
+                return f"YAML {_reading_name(reading)} reads {got[-1]!r}, not {want!r}"
+            if got[3] and not (plain_reads_as_string(want) and _resolves_to_str(want)):
+                return f"{want!r} would not read as a string"
+        elif got != want:
+            return f"YAML {_reading_name(reading)} reads other data than before"
+    return None
+
+
+def _reading_name(reading: str) -> str:
+    return "1.1 (libyaml)" if reading == "c" else reading
+
+
+@cache
+def _resolves_to_str(value: str) -> bool:
+    """True when ruamel's YAML 1.1 and 1.2 resolvers both type plain `value` as a string."""
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.resolver import VersionedResolver
+
+    for version in ((1, 1), (1, 2)):
+        resolver = VersionedResolver(version=version)
+        if resolver.resolve(ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
+            return False
+    return True

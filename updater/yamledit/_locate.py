@@ -1,0 +1,351 @@
+"""Find the scalars a Locator points at: by key path, by image repository, or by marker comment."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from updater.yamledit._keypath import format_key_path, parse_key_path
+from updater.yamledit._model import Locator, YamlEditError
+from updater.yamledit._scalar import DIGEST, TAG
+from updater.yamledit._tree import Alias, Document, Lines, Mapping, Node, Scalar, Sequence
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One place to write: an existing scalar, or (node None) a key to create in `parent`."""
+
+    document: int
+    path: Path
+    node: Scalar | None
+    key: Node | None  # the mapping key of `node`, where an empty value is filled in after its ':'
+    parent: Mapping | Sequence | None
+    ancestors: tuple[Node, ...]  # containers from the root down, to check anchors that aliases share
+    in_flow: bool
+    reference: bool = False  # the scalar is a whole image reference REPO:TAG[@DIGEST]; only TAG changes
+    digest: Scalar | None = None  # a `digest:` sibling of a `tag:` found by image
+
+
+class Context:
+    """What every locator needs: the file's name, documents and line numbers."""
+
+    def __init__(self, source: str, text: str, docs: list[Document], lines: Lines) -> None:
+        self.source, self.text, self.docs, self.lines = source, text, docs, lines
+
+    def error(self, offset: int | None, message: str) -> YamlEditError:
+        where = f"{self.source}:{self.lines.line(offset)}" if offset is not None else self.source
+        return YamlEditError(f"{where}: {message}")
+
+    def documents(self, locator: Locator) -> list[Document]:
+        if locator.document is None:
+            return self.docs
+        if not 0 <= locator.document < len(self.docs):
+            raise self.error(
+                None, f"--document {locator.document} does not exist: the file has {len(self.docs)}"
+            )
+        return [self.docs[locator.document]]
+
+
+def locate(ctx: Context, locator: Locator, *, create: bool, allow_aliases: bool) -> list[Target]:
+    """Return every target of `locator` (never empty: a miss is an error naming what exists)."""
+    given = [x for x in (locator.key, locator.image, locator.marker) if x is not None]
+    if len(given) != 1:
+        raise YamlEditError("give exactly one of a key path, --image or --marker")
+    if locator.key is not None:
+        return [_by_key(ctx, locator, create=create, allow_aliases=allow_aliases)]
+    targets = _by_image(ctx, locator) if locator.image is not None else _by_marker(ctx, locator)
+    if not targets:
+        raise ctx.error(None, f"no value found for {locator.describe()}")
+    return targets
+
+
+# ---- key paths -------------------------------------------------------------------------------------
+
+
+def _by_key(ctx: Context, locator: Locator, *, create: bool, allow_aliases: bool) -> Target:
+    assert locator.key is not None
+    try:
+        segments = tuple(parse_key_path(locator.key))
+    except ValueError as exc:
+        raise YamlEditError(f"invalid key path {locator.key!r}: {exc}") from None
+    found: list[Target] = []
+    misses: list[YamlEditError] = []
+    for doc in ctx.documents(locator):
+        try:
+            found.append(_walk(ctx, doc, segments, create=create, allow_aliases=allow_aliases))
+        except _Miss as miss:
+            misses.append(miss.error)
+    if len(found) > 1:
+        where = ", ".join(f"{t.document} (line {_line(ctx, t)})" for t in found)
+        raise ctx.error(None, f"{locator.key} is in documents {where}: pick one with --document N")
+    if found:
+        return found[0]
+    raise misses[0]
+
+
+def _line(ctx: Context, target: Target) -> int:
+    node = target.node or target.parent
+    return ctx.lines.line(node.start) if node is not None else 1
+
+
+class _Miss(Exception):
+    def __init__(self, error: YamlEditError) -> None:
+        self.error = error
+
+
+def _walk(ctx: Context, doc: Document, segments: Path, *, create: bool, allow_aliases: bool) -> Target:
+    """Follow `segments` from the document root to a scalar (or to where --create adds it)."""
+    node: Node = doc.root
+    key: Node | None = None
+    parent: Mapping | Sequence | None = None
+    ancestors: list[Node] = []
+    for depth, seg in enumerate(segments):
+        shown = format_key_path(list(segments[:depth])) or "the document root"
+        node = _through_alias(ctx, doc, node, shown, allow_aliases)
+        if isinstance(node, Mapping) and isinstance(seg, str):
+            ancestors.append(node)
+            parent = node
+            entry = _lookup(node, seg)
+            if entry is None:
+                _merged(ctx, doc, node, seg, format_key_path(list(segments[: depth + 1])))
+                if depth == len(segments) - 1 and create and not node.flow:
+                    return Target(doc.index, segments, None, None, node, tuple(ancestors), False)
+                raise _Miss(_missing(ctx, node, seg, shown, last=depth == len(segments) - 1))
+            key, node = entry
+        elif isinstance(node, Sequence) and isinstance(seg, int):
+            ancestors.append(node)
+            parent = node
+            if seg >= len(node.items):
+                raise _Miss(ctx.error(node.start, f"{shown} has {len(node.items)} items, no [{seg}]"))
+            key, node = None, node.items[seg]
+        else:
+            kind = _kind(node)
+            want = "a sequence ([N])" if isinstance(seg, int) else f"a mapping (key {seg!r})"
+            raise _Miss(ctx.error(node.start, f"{shown} is {kind}, not {want}"))
+    shown = format_key_path(list(segments))
+    node = _through_alias(ctx, doc, node, shown, allow_aliases)
+    if not isinstance(node, Scalar):
+        raise ctx.error(
+            node.start, f"{shown} is {_kind(node)} where a scalar is expected: give the full key path"
+        )
+    in_flow = parent is not None and parent.flow
+    return Target(doc.index, segments, node, key, parent, tuple(ancestors), in_flow)
+
+
+def _through_alias(ctx: Context, doc: Document, node: Node, shown: str, allow_aliases: bool) -> Node:
+    if not isinstance(node, Alias):
+        return node
+    target = doc.anchors.get(node.anchor)
+    if target is None:  # pragma: no cover - the parser rejects undefined aliases
+        raise ctx.error(node.start, f"alias *{node.anchor} is not defined")
+    if not allow_aliases:
+        raise ctx.error(
+            node.start,
+            f"{shown} is the alias *{node.anchor}, defined at line {ctx.lines.line(target.start)}: "
+            "edit it there, or pass --allow-aliases to change every use",
+        )
+    return target
+
+
+def _lookup(node: Mapping, seg: str) -> tuple[Node, Node] | None:
+    for key, value in node.items:
+        if isinstance(key, Scalar) and key.value == seg and key.tag != "tag:yaml.org,2002:merge":
+            return key, value
+    return None
+
+
+def _merged(ctx: Context, doc: Document, node: Mapping, seg: str, shown: str) -> None:
+    """Refuse a key that the mapping only inherits through `<<:`, naming where it is defined."""
+    for key, value in node.items:
+        if not (isinstance(key, Scalar) and key.value == "<<" and not key.style):
+            continue
+        sources = value.items if isinstance(value, Sequence) else [value]
+        for source in sources:
+            resolved = doc.anchors.get(source.anchor) if isinstance(source, Alias) else source
+            entry = _lookup(resolved, seg) if isinstance(resolved, Mapping) else None
+            if entry is not None:
+                raise ctx.error(
+                    key.start,
+                    f"{shown} is inherited through '<<' from line {ctx.lines.line(entry[1].start)}: "
+                    "change it there, or add the key here with --create",
+                )
+
+
+def _missing(ctx: Context, node: Mapping, seg: str, shown: str, *, last: bool) -> YamlEditError:
+    keys = [k.value for k, _ in node.items if isinstance(k, Scalar)]
+    close = difflib.get_close_matches(seg, keys, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; it has: {', '.join(keys[:8]) or 'no keys'}"
+    if last:
+        hint += " (or pass --create to add it)" if not node.flow else ""
+    return ctx.error(node.start, f"{shown} has no key {seg!r}{hint}")
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, Mapping):
+        return "a mapping"
+    if isinstance(node, Sequence):
+        return "a sequence"
+    if isinstance(node, Alias):
+        return "an alias"
+    return "a scalar"
+
+
+# ---- walking the whole tree ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Visit:
+    node: Node
+    path: Path
+    key: Node | None
+    parent: Mapping | Sequence | None
+    ancestors: tuple[Node, ...]
+
+
+def _visit(node: Node, path: Path, ancestors: tuple[Node, ...]) -> Iterator[_Visit]:
+    """Yield every value node with its path (keys are not visited; aliases are not followed)."""
+    if isinstance(node, Mapping):
+        inner = (*ancestors, node)
+        for key, value in node.items:
+            segment = key.value if isinstance(key, Scalar) else "?"
+            yield _Visit(value, (*path, segment), key, node, inner)
+            yield from _visit(value, (*path, segment), inner)
+    elif isinstance(node, Sequence):
+        inner = (*ancestors, node)
+        for index, value in enumerate(node.items):
+            yield _Visit(value, (*path, index), None, node, inner)
+            yield from _visit(value, (*path, index), inner)
+
+
+def _target(doc: Document, visit: _Visit, *, reference: bool = False, digest: Scalar | None = None) -> Target:
+    assert isinstance(visit.node, Scalar)
+    in_flow = visit.parent is not None and visit.parent.flow
+    return Target(
+        doc.index,
+        visit.path,
+        visit.node,
+        visit.key,
+        visit.parent,
+        visit.ancestors,
+        in_flow,
+        reference,
+        digest,
+    )
+
+
+# ---- images ----------------------------------------------------------------------------------------
+
+
+def split_reference(value: str) -> tuple[str, str | None, str | None] | None:
+    """Split "REPO[:TAG][@DIGEST]" into its parts; None unless it has a tag or a digest."""
+    name, _, digest = value.partition("@")
+    if digest and not DIGEST.fullmatch(digest):
+        return None
+    repo, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:
+        repo, tag = name, ""
+    if tag and not TAG.fullmatch(tag):
+        return None
+    if not (tag or digest) or not re.fullmatch(r"[a-z0-9]+(?:[._:/-][a-zA-Z0-9]+|[-_.]+[a-z0-9]+)*", repo):
+        return None
+    return repo, tag or None, digest or None
+
+
+def same_repository(a: str, b: str) -> bool:
+    """True when two repository names are the same image (Docker Hub's implied prefixes ignored)."""
+
+    def norm(name: str) -> str:
+        for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+            name = name.removeprefix(prefix)
+        return name.removeprefix("library/")
+
+    return norm(a) == norm(b)
+
+
+def _scalar_value(mapping: Mapping, key: str) -> tuple[Scalar | None, str | None]:
+    entry = _lookup(mapping, key)
+    if entry is None or not isinstance(entry[1], Scalar):
+        return None, None
+    return entry[1], entry[1].value
+
+
+def _by_image(ctx: Context, locator: Locator) -> list[Target]:
+    assert locator.image is not None
+    repo = locator.image
+    targets: list[Target] = []
+    for doc in ctx.documents(locator):
+        for visit in _visit(doc.root, (), ()):
+            node = visit.node
+            if isinstance(node, Scalar) and node.style not in ("|", ">"):
+                parts = split_reference(node.value)
+                if parts and same_repository(parts[0], repo):
+                    targets.append(_target(doc, visit, reference=True))
+            if not isinstance(node, Mapping):
+                continue
+            tag_key = _image_mapping_tag_key(node, repo)
+            if tag_key is None:
+                continue
+            entry = _lookup(node, tag_key)
+            if entry is not None and isinstance(entry[1], Scalar):
+                digest, _ = _scalar_value(node, "digest")
+                tag_visit = _Visit(entry[1], (*visit.path, tag_key), entry[0], node, (*visit.ancestors, node))
+                targets.append(_target(doc, tag_visit, digest=digest))
+    return targets
+
+
+def _image_mapping_tag_key(node: Mapping, repo: str) -> str | None:
+    """Return the key holding the tag when `node` describes `repo` (Helm, Bitnami, kustomize shapes)."""
+    _, repository = _scalar_value(node, "repository")
+    _, registry = _scalar_value(node, "registry")
+    if repository and (
+        same_repository(repository, repo) or (registry and same_repository(f"{registry}/{repository}", repo))
+    ):
+        return "tag"
+    _, image = _scalar_value(node, "image")
+    if image and same_repository(image, repo):
+        return "tag"
+    _, name = _scalar_value(node, "name")
+    _, new_name = _scalar_value(node, "newName")
+    if name and (same_repository(name, repo) or (new_name is not None and same_repository(new_name, repo))):
+        return "newTag"
+    return None
+
+
+# ---- markers ---------------------------------------------------------------------------------------
+
+_MARKER = re.compile(
+    r"#\s*updater:\s*(?P<name>[^\s#]+)|#\s*\{\s*\"\$imagepolicy\"\s*:\s*\"(?P<setter>[^\"]+)\"\s*\}"
+)
+
+
+def _by_marker(ctx: Context, locator: Locator) -> list[Target]:
+    assert locator.marker is not None
+    wanted = locator.marker
+    marked_lines: set[int] = set()
+    for match in _MARKER.finditer(ctx.text):
+        name, setter = match.group("name"), match.group("setter")
+        if name == wanted or setter in (wanted, f"{wanted}:tag"):
+            marked_lines.add(ctx.lines.line(match.start()))
+    targets: list[Target] = []
+    for doc in ctx.documents(locator):
+        by_line: dict[int, _Visit] = {}
+        for visit in _visit(doc.root, (), ()):
+            if isinstance(visit.node, Scalar):
+                line = ctx.lines.line(visit.node.end)
+                if line in marked_lines and _comment_follows(ctx.text, visit.node.end):
+                    by_line[line] = visit  # the last value on the line is the one the comment marks
+        for visit in by_line.values():
+            assert isinstance(visit.node, Scalar)
+            targets.append(_target(doc, visit, reference=split_reference(visit.node.value) is not None))
+    return targets
+
+
+def _comment_follows(text: str, offset: int) -> bool:
+    """True when only flow punctuation and blanks separate `offset` from a marker comment."""
+    end = text.find("\n", offset)
+    rest = text[offset : end if end >= 0 else len(text)]
+    return bool(_MARKER.match(rest.lstrip(" \t,}]")))
