@@ -41,5 +41,9 @@ conformance: $(STAMP)
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+# Pack the CircleCI orb source (orb/src) into orb/orb.yml; tests fail when the packed file is stale.
+orb: $(STAMP)
+	$(BIN)/python scripts/pack_orb.py orb/src orb/orb.yml
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis demo-out

@@ -1,0 +1,30 @@
+# updater: the CLI, the GitHub Action's entrypoint and the CircleCI orb's executor, in one image.
+# Pinned to a Python minor version and a Debian release; pin the digest too when publishing
+# (python:3.11-slim-bookworm@sha256:...), and let Renovate or Dependabot keep it current.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+# Only what the package needs: pyproject.toml, README.md (its readme) and the updater package.
+COPY pyproject.toml README.md ./
+COPY updater ./updater
+RUN python -m venv /opt/updater \
+    && /opt/updater/bin/pip install --no-cache-dir /src
+
+FROM ${PYTHON_IMAGE}
+# git and openssh-client: the git backend clones and pushes (https or ssh), and CircleCI's checkout
+# step needs both in a primary container. Debian drops superseded versions from its mirrors, so an
+# exact version pin would break the build at the next point release; the base image pins the release.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+# uid 1001 is the runner user on GitHub-hosted runners, so a Docker action running as this user can
+# still write to the workspace and the runner's files (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY).
+RUN useradd --create-home --uid 1001 --shell /usr/sbin/nologin updater
+COPY --from=build /opt/updater /opt/updater
+ENV PATH=/opt/updater/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+USER 1001
+ENTRYPOINT ["updater"]
+CMD ["--help"]

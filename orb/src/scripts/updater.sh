@@ -1,0 +1,91 @@
+#!/bin/bash
+# The orb's bump and promote step. CircleCI passes the parameters as PARAM_* variables; a secret
+# parameter is an env_var_name, i.e. the NAME of the variable holding the secret, read here with ${!name}.
+# The result is exported to later steps through BASH_ENV (UPDATER_CHANGED, UPDATER_TAGS, UPDATER_PR_URL...).
+set -eo pipefail
+
+# secret NAME: print the value of the variable called NAME (empty when NAME is unset or not a name).
+secret() {
+  if [[ "$1" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+    printf '%s' "${!1:-}"
+  fi
+}
+
+workdir="$(mktemp -d)"
+trap 'rm -rf "$workdir"' EXIT
+
+args=()
+if [ "${PARAM_DEBUG:-false}" = "true" ] || [ "${PARAM_DEBUG:-}" = "1" ]; then
+  args+=(--debug)
+fi
+args+=("${PARAM_COMMAND:-bump}")
+case "${PARAM_COMMAND:-bump}" in
+  bump)
+    if [ -z "${PARAM_ENV:-}" ]; then
+      echo "updater: error: the bump command needs the env parameter (the environment to bump)" >&2
+      exit 2
+    fi
+    args+=(--env "$PARAM_ENV")
+    ;;
+  promote)
+    args+=(--from "${PARAM_FROM:?the promote command needs the from parameter}")
+    args+=(--to "${PARAM_TO:?the promote command needs the to parameter}")
+    ;;
+  *)
+    echo "updater: error: unknown command '${PARAM_COMMAND}' (use bump or promote)" >&2
+    exit 2
+    ;;
+esac
+
+# No here-string: CircleCI reads a double "less than" as the start of its parameter syntax.
+read -r -a apps < <(printf '%s' "${PARAM_APPS:-}" | tr ',\n' '  '; echo)
+if [ "${#apps[@]}" -eq 1 ] && { [ "${apps[0]}" = "all" ] || [ "${apps[0]}" = "*" ]; }; then
+  args+=(--all)
+else
+  for app in "${apps[@]}"; do
+    args+=(--app "$app")
+  done
+fi
+
+if [ "${PARAM_COMMAND:-bump}" = "bump" ]; then
+  sha="${PARAM_SHA:-${CIRCLE_SHA1:-}}"
+  if [ -n "$sha" ]; then args+=(--sha "$sha"); fi
+  if [ -n "${PARAM_TAG:-}" ]; then args+=(--tag "$PARAM_TAG"); fi
+  if [ -n "${PARAM_STRATEGY:-}" ]; then args+=(--strategy "$PARAM_STRATEGY"); fi
+  if [ -n "${PARAM_TEMPLATE:-}" ]; then args+=(--template "$PARAM_TEMPLATE"); fi
+  if [ -n "${PARAM_WAIT:-}" ]; then args+=(--wait "$PARAM_WAIT"); fi
+fi
+if [ -n "${PARAM_MODE:-}" ]; then args+=(--mode "$PARAM_MODE"); fi
+if [ "${PARAM_DRY_RUN:-false}" = "true" ] || [ "${PARAM_DRY_RUN:-}" = "1" ]; then args+=(--dry-run); fi
+if [ -n "${PARAM_CONFIG:-}" ]; then args+=(--config "$PARAM_CONFIG"); fi
+args+=(--json)
+
+# Secrets reach updater through its environment, never its arguments (which are echoed below).
+token="$(secret "${PARAM_GITHUB_TOKEN:-}")"
+if [ -n "$token" ]; then export GITHUB_TOKEN="$token"; fi
+if [ -n "${PARAM_GITHUB_URL:-}" ]; then export GITHUB_API_URL="$PARAM_GITHUB_URL"; fi
+
+google="$(secret "${PARAM_GOOGLE_CREDENTIALS:-}")"
+if [ -n "$google" ]; then
+  if [ -f "$google" ]; then
+    export GOOGLE_APPLICATION_CREDENTIALS="$google"
+  else
+    (umask 077 && printf '%s' "$google" > "$workdir/google-credentials.json")
+    export GOOGLE_APPLICATION_CREDENTIALS="$workdir/google-credentials.json"
+  fi
+fi
+
+docker_config="$(secret "${PARAM_DOCKER_CONFIG:-}")"
+if [ -n "$docker_config" ]; then
+  if [ -d "$docker_config" ]; then
+    export DOCKER_CONFIG="$docker_config"
+  else
+    mkdir -m 700 "$workdir/docker"
+    (umask 077 && printf '%s' "$docker_config" > "$workdir/docker/config.json")
+    export DOCKER_CONFIG="$workdir/docker"
+  fi
+fi
+
+echo "updater ${args[*]}"
+updater "${args[@]}" > "$workdir/result.json"
+python3 -m updater.ci circleci "$workdir/result.json"

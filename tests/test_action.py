@@ -1,0 +1,287 @@
+"""The GitHub Action's entrypoint and the CI reporting helpers: inputs -> argv, outputs, summary, masking."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from updater import action, ci
+
+RESULT = {
+    "command": "bump",
+    "env": "staging",
+    "changed": True,
+    "commit": "0123456789abcdef0123456789abcdef01234567",
+    "pr_number": 7,
+    "pr_url": "https://github.example/o/r/pull/7",
+    "apps": [
+        {"app": "api", "env": "staging", "image": "r/api", "old": "stage-api-aaaaaaa",
+         "new": "stage-api-bbbbbbb", "digest": "sha256:" + "1" * 64, "files": ["k8s/api/values-stage.yaml"],
+         "changed": True},
+        {"app": "web|ui", "env": "staging", "image": "r/web", "old": "v1", "new": "v1",
+         "digest": None, "files": ["k8s/web/values-stage.yaml"], "changed": False},
+    ],
+}  # fmt: skip
+
+
+def parse_github_output(text: str) -> dict[str, str]:
+    """Read a GITHUB_OUTPUT file the way the runner does: `name=value` or `name<<DELIM` ... `DELIM`."""
+    values: dict[str, str] = {}
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line:
+            continue
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body = []
+            while lines[i] != delimiter:
+                body.append(lines[i])
+                i += 1
+            i += 1
+            values[name] = "\n".join(body)
+        else:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
+
+
+def inputs_env(**inputs: str) -> dict[str, str]:
+    """The environment the runner builds for `with:` inputs (hyphens kept, names upper-cased)."""
+    return {f"INPUT_{name.upper()}": value for name, value in inputs.items()}
+
+
+def test_input_names_keep_hyphens() -> None:
+    got = action.read_inputs({"INPUT_GITHUB-URL": " https://ghe.example/api/v3 ", "INPUT_DRY-RUN": "true"})
+    assert got["github-url"] == "https://ghe.example/api/v3"
+    assert got["dry-run"] == "true"
+    assert got["token"] == ""
+
+
+def test_bump_arguments_for_several_apps() -> None:
+    inputs = action.read_inputs(
+        inputs_env(
+            env="staging", apps="api, worker\njobs", wait="5m", mode="pull-request", **{"dry-run": "true"}
+        )
+    )
+    argv = action.cli_arguments(inputs, sha="f" * 40)
+    assert argv == [
+        "bump", "--env", "staging", "--app", "api", "--app", "worker", "--app", "jobs",
+        "--sha", "f" * 40, "--wait", "5m", "--mode", "pull-request", "--dry-run", "--json",
+    ]  # fmt: skip
+
+
+def test_all_apps_and_strategy_flags() -> None:
+    inputs = action.read_inputs(
+        inputs_env(
+            env="prod", apps="all", strategy="semver", range="^1.4", exclude="-rc\n-beta\n", sha="abc1234"
+        )
+    )
+    argv = action.cli_arguments(inputs, sha="ignored")
+    assert argv == [
+        "bump", "--env", "prod", "--all", "--sha", "abc1234", "--strategy", "semver",
+        "--exclude", "-rc", "--exclude", "-beta", "--range", "^1.4", "--json",
+    ]  # fmt: skip
+
+
+def test_promote_rollback_status_arguments() -> None:
+    promote = action.read_inputs(inputs_env(command="promote", **{"from": "staging", "to": "production"}))
+    assert action.cli_arguments(promote, None) == [
+        "promote",
+        "--from",
+        "staging",
+        "--to",
+        "production",
+        "--json",
+    ]
+    rollback = action.read_inputs(inputs_env(command="rollback", env="prod", apps="api", steps="2"))
+    assert action.cli_arguments(rollback, None) == [
+        "rollback",
+        "--env",
+        "prod",
+        "--steps",
+        "2",
+        "--app",
+        "api",
+        "--json",
+    ]
+    status = action.read_inputs(inputs_env(command="status", debug="true", **{"retry-budget": "5"}))
+    assert action.cli_arguments(status, None) == ["--debug", "--retry-budget", "5", "status", "--json"]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"command": "deploy", "env": "x"}, "input 'command': 'deploy' is not one of"),
+        ({"env": ""}, "command 'bump' needs the input 'env'"),
+        ({"command": "promote", "from": "staging"}, "needs the inputs 'from' and 'to'"),
+        ({"command": "rollback", "env": "p", "apps": "a b"}, "exactly one app"),
+        ({"env": "s", "dry-run": "maybe"}, "input 'dry-run': expected true or false"),
+    ],
+)
+def test_bad_inputs_name_the_input(inputs: dict[str, str], message: str) -> None:
+    with pytest.raises(action.ActionInputError, match=message.replace("(", r"\(")):
+        action.cli_arguments(action.read_inputs(inputs_env(**inputs)), None)
+
+
+def test_outputs_for_several_apps_are_json_maps() -> None:
+    out = ci.outputs(RESULT)
+    assert out["changed"] == "true"
+    assert out["tag"] == "" and out["digest"] == ""
+    assert json.loads(out["tags"]) == {"api": "stage-api-bbbbbbb", "web|ui": "v1"}
+    assert json.loads(out["digests"]) == {"api": "sha256:" + "1" * 64, "web|ui": None}
+    assert json.loads(out["changed-apps"]) == ["api"]
+    assert out["commit-sha"] == RESULT["commit"]
+    assert (out["pr-number"], out["pr-url"]) == ("7", "https://github.example/o/r/pull/7")
+    assert json.loads(out["json"]) == RESULT
+
+
+def test_outputs_for_one_app_are_plain() -> None:
+    one = {**RESULT, "apps": RESULT["apps"][:1], "pr_number": None, "pr_url": None}
+    out = ci.outputs(one)
+    assert (out["tag"], out["digest"]) == ("stage-api-bbbbbbb", "sha256:" + "1" * 64)
+    assert (out["pr-number"], out["pr-url"]) == ("", "")
+
+
+def test_output_file_is_multiline_safe(tmp_path: Path) -> None:
+    path = tmp_path / "out"
+    path.write_text("earlier=step\n")
+    tricky = "line one\nname=injected\nghadelimiter_x\n"
+    ci.write_outputs(path, {"json": tricky, "changed": "true"})
+    assert parse_github_output(path.read_text()) == {"earlier": "step", "json": tricky, "changed": "true"}
+
+
+def test_output_delimiter_never_occurs_in_value() -> None:
+    entry = ci.output_entry("x", "a\nDELIM\nb", delimiter="DELIM")
+    first = entry.split("\n", 1)[0]
+    assert first.startswith("x<<ghadelimiter_")
+    assert parse_github_output(entry) == {"x": "a\nDELIM\nb"}
+    with pytest.raises(ValueError, match="invalid output name"):
+        ci.output_entry("bad name", "v")
+
+
+def test_summary_table_escapes_and_links_the_pr() -> None:
+    text = ci.summary(RESULT, "https://github.example/o/r/actions/runs/9")
+    assert "| App | Env | Old | New | PR |" in text
+    assert (
+        "| `api` | `staging` | `stage-api-aaaaaaa` | `stage-api-bbbbbbb` "
+        "| [#7](https://github.example/o/r/pull/7) |" in text
+    )
+    assert r"| `web\|ui` | `staging` | `v1` | `v1` (unchanged) |" in text
+    assert "Commit: `0123456789abcdef0123456789abcdef01234567`" in text
+    assert text.endswith("Run: https://github.example/o/r/actions/runs/9\n")
+
+
+def test_mask_commands_cover_multiline_secrets() -> None:
+    key = "-----BEGIN PRIVATE KEY-----\nMIIEabc%def\n-----END PRIVATE KEY-----\n"
+    lines = ci.mask_commands(["ghp_" + "x" * 36, key])
+    assert lines[0] == "::add-mask::ghp_" + "x" * 36
+    assert "::add-mask::-----BEGIN PRIVATE KEY-----%0AMIIEabc%25def%0A-----END PRIVATE KEY-----%0A" in lines
+    assert "::add-mask::MIIEabc%25def" in lines
+
+
+def test_context_and_run_url() -> None:
+    github = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_SHA": "abc",
+        "GITHUB_SERVER_URL": "https://ghe.x",
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_RUN_ATTEMPT": "2",
+    }
+    assert ci.context(github) == ci.CiContext(
+        "github", "abc", "https://ghe.x/o/r/actions/runs/42/attempts/2", "o/r"
+    )
+    circle = {
+        "CIRCLECI": "true",
+        "CIRCLE_SHA1": "def",
+        "CIRCLE_BUILD_URL": "https://circleci.com/gh/o/r/5",
+        "CIRCLE_PROJECT_USERNAME": "o",
+        "CIRCLE_PROJECT_REPONAME": "r",
+    }
+    assert ci.context(circle) == ci.CiContext("circleci", "def", "https://circleci.com/gh/o/r/5", "o/r")
+    assert ci.context({}) == ci.CiContext(None, None, None, None)
+
+
+def test_bash_env_lines_are_shell_safe(tmp_path: Path) -> None:
+    lines = ci.bash_env_lines({"pr-url": "https://x/1", "json": '{"a": "it\'s $HOME"}'})
+    script = "\n".join(lines) + '\nprintf "%s\\n%s" "$UPDATER_PR_URL" "$UPDATER_JSON"'
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out == 'https://x/1\n{"a": "it\'s $HOME"}'
+
+
+def test_docker_config_and_google_credentials_are_masked(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    key = {
+        "type": "service_account",
+        "private_key": "-----BEGIN PRIVATE KEY-----\nSECRETKEY\n-----END-----\n",
+    }
+    (workspace / "gha-creds-1234.json").write_text(json.dumps(key))
+    docker = json.dumps({"auths": {"r.example": {"auth": "dXNlcjpzM2NyZXQtcGFzcw=="}}})  # user:s3cret-pass
+    env = {
+        **inputs_env(env="staging", token="ghs_tokentokentoken", **{"docker-config": docker}),
+        # google-github-actions/auth exports the runner's host path; the file is in the workspace.
+        "GOOGLE_APPLICATION_CREDENTIALS": "/home/runner/work/r/r/gha-creds-1234.json",
+        "GITHUB_WORKSPACE": str(workspace),
+    }
+    call = action.invocation(env, tmp_path)
+    assert call.env["GITHUB_TOKEN"] == "ghs_tokentokentoken"
+    assert call.env["GOOGLE_APPLICATION_CREDENTIALS"] == str(workspace / "gha-creds-1234.json")
+    assert json.loads((Path(call.env["DOCKER_CONFIG"]) / "config.json").read_text()) == json.loads(docker)
+    assert {"ghs_tokentokentoken", key["private_key"], "dXNlcjpzM2NyZXQtcGFzcw==", "s3cret-pass"} <= set(
+        call.secrets
+    )
+    assert not any("ghs_" in arg for arg in call.argv)
+
+
+def test_missing_google_credentials_is_an_input_error(tmp_path: Path) -> None:
+    env = {
+        **inputs_env(env="s", **{"google-credentials": "/nowhere/gha-creds-x.json"}),
+        "GITHUB_WORKSPACE": "/nope",
+    }
+    with pytest.raises(action.ActionInputError, match="google-github-actions/auth"):
+        action.invocation(env, tmp_path)
+
+
+def run_entrypoint(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run `python -m updater.action` as the container would, with a clean CI-less environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_", "CIRCLE"))}
+    return subprocess.run(
+        [sys.executable, "-m", "updater.action"],
+        env={**base, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_entrypoint_bad_input_exits_2_with_an_annotation(tmp_path: Path) -> None:
+    outputs = tmp_path / "output"
+    outputs.touch()
+    proc = run_entrypoint({**inputs_env(command="bump"), "GITHUB_OUTPUT": str(outputs)}, tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout.startswith("::error title=updater::command 'bump' needs the input 'env'")
+    assert (
+        proc.stderr.strip()
+        == "updater: error: command 'bump' needs the input 'env' (the environment to update)"
+    )
+    assert outputs.read_text() == ""
+
+
+def test_entrypoint_passes_cli_errors_through_and_masks_the_token(tmp_path: Path) -> None:
+    token = "ghp_" + "S" * 36
+    env = {**inputs_env(env="staging", token=token, config="missing.yaml"), "GITHUB_WORKSPACE": str(tmp_path)}
+    proc = run_entrypoint(env, tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout.splitlines()[0] == f"::add-mask::{token}"
+    assert "::error title=updater::" in proc.stdout
+    assert token not in proc.stderr and token not in "\n".join(proc.stdout.splitlines()[1:])

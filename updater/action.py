@@ -1,0 +1,290 @@
+"""The GitHub Action's entrypoint: action inputs in, `updater ... --json` run, outputs and summary out.
+
+The runner passes each input as `INPUT_<NAME>` with the name upper-cased and spaces (not hyphens)
+replaced, so `github-url` arrives as `INPUT_GITHUB-URL`. Secrets travel to the CLI in its environment,
+never in argv, and are announced with `::add-mask::` before anything else is printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from updater import ci, redact
+
+COMMANDS = ("bump", "promote", "rollback", "status")
+# Every input action.yml declares; tests check the two lists agree.
+INPUTS = (
+    "command", "env", "from", "to", "apps", "all", "sha", "tag",
+    "strategy", "template", "include", "exclude", "range", "wait",
+    "rollback-to", "steps", "config", "mode", "token", "github-url",
+    "google-credentials", "docker-config", "dry-run", "allow-downgrade", "debug", "retry-budget",
+)  # fmt: skip
+_TRUE = ("true", "yes", "1", "on")
+_FALSE = ("false", "no", "0", "off", "")
+
+
+class ActionInputError(Exception):
+    """An input the action cannot use; the message names the input and what to do."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The CLI run an action step stands for: argv after `updater`, extra environment, secrets."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+
+
+def read_inputs(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the action inputs (trimmed) keyed by their action.yml names."""
+    return {name: environ.get(f"INPUT_{name.replace(' ', '_').upper()}", "").strip() for name in INPUTS}
+
+
+def _flag(inputs: Mapping[str, str], name: str) -> bool:
+    value = inputs.get(name, "").lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ActionInputError(f"input '{name}': expected true or false, got {inputs[name]!r}")
+
+
+def _words(value: str) -> list[str]:
+    return [w for w in re.split(r"[\s,]+", value) if w]
+
+
+def _option(argv: list[str], flag: str, value: str) -> None:
+    if value:
+        argv += [flag, value]
+
+
+def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
+    """Return the `updater` argv for the inputs (without secrets); pure, so the mapping is testable."""
+    command = inputs.get("command") or "bump"
+    if command not in COMMANDS:
+        raise ActionInputError(f"input 'command': {command!r} is not one of {', '.join(COMMANDS)}")
+    argv: list[str] = []
+    if _flag(inputs, "debug"):
+        argv.append("--debug")
+    _option(argv, "--retry-budget", inputs.get("retry-budget", ""))
+    argv.append(command)
+    apps = _words(inputs.get("apps", ""))
+    everything = _flag(inputs, "all") or apps in (["*"], ["all"])
+    if everything:
+        apps = []
+    if command == "promote":
+        source, target = inputs.get("from", ""), inputs.get("to", "") or inputs.get("env", "")
+        if not source or not target:
+            raise ActionInputError("command 'promote' needs the inputs 'from' and 'to' (environment names)")
+        argv += ["--from", source, "--to", target]
+    elif inputs.get("env"):
+        argv += ["--env", inputs["env"]]
+    elif command != "status":
+        raise ActionInputError(f"command '{command}' needs the input 'env' (the environment to update)")
+    if command == "rollback":
+        if len(apps) != 1:
+            raise ActionInputError("command 'rollback' needs exactly one app in the input 'apps'")
+        if inputs.get("rollback-to") and inputs.get("steps"):
+            raise ActionInputError("inputs 'rollback-to' and 'steps' exclude each other: give one")
+        _option(argv, "--to", inputs.get("rollback-to", ""))
+        _option(argv, "--steps", inputs.get("steps", ""))
+    for app in apps:
+        argv += ["--app", app]
+    if everything and command in ("bump", "promote"):
+        argv.append("--all")
+    if command == "bump":
+        _option(argv, "--sha", inputs.get("sha", "") or (sha or ""))
+        _option(argv, "--tag", inputs.get("tag", ""))
+        _option(argv, "--strategy", inputs.get("strategy", ""))
+        _option(argv, "--template", inputs.get("template", ""))
+        _option(argv, "--include", inputs.get("include", ""))
+        for pattern in inputs.get("exclude", "").splitlines():
+            _option(argv, "--exclude", pattern.strip())
+        _option(argv, "--range", inputs.get("range", ""))
+        _option(argv, "--wait", inputs.get("wait", ""))
+        if _flag(inputs, "allow-downgrade"):
+            argv.append("--allow-downgrade")
+    if command != "status":
+        _option(argv, "--mode", inputs.get("mode", ""))
+        if _flag(inputs, "dry-run"):
+            argv.append("--dry-run")
+    _option(argv, "--config", inputs.get("config", ""))
+    argv.append("--json")
+    return argv
+
+
+def _find_credentials(path: str, environ: Mapping[str, str]) -> Path:
+    """Return the Google credentials file, mapping a runner host path into the container.
+
+    google-github-actions/auth exports the path as the runner sees it; inside a container action the
+    same file is under /github/workspace or /github/home, so look there by name when it is missing.
+    """
+    candidate = Path(path)
+    if candidate.is_file():
+        return candidate
+    for root in (environ.get("GITHUB_WORKSPACE"), environ.get("HOME"), "/github/home", "/github/workspace"):
+        if root and (Path(root) / candidate.name).is_file():
+            return Path(root) / candidate.name
+    raise ActionInputError(
+        f"input 'google-credentials': {path} does not exist; run google-github-actions/auth "
+        "(create_credentials_file: true) before this step, or give the path inside the workspace"
+    )
+
+
+def _docker_config_secrets(config: Mapping[str, Any]) -> list[str]:
+    """Return every credential a docker config.json holds (auth strings, passwords, identity tokens)."""
+    found: list[str] = []
+    auths = config.get("auths")
+    for entry in auths.values() if isinstance(auths, Mapping) else ():
+        if not isinstance(entry, Mapping):
+            continue
+        for key in ("auth", "password", "identitytoken", "registrytoken"):
+            value = entry.get(key)
+            if isinstance(value, str) and value:
+                found.append(value)
+        auth = entry.get("auth")
+        if isinstance(auth, str):
+            try:
+                user_pass = base64.b64decode(auth, validate=True).decode("utf-8")
+            except ValueError:
+                continue
+            found.append(user_pass.partition(":")[2])
+    return found
+
+
+def credentials(
+    inputs: Mapping[str, str], environ: Mapping[str, str], tmp: Path
+) -> tuple[dict[str, str], list[str]]:
+    """Return the CLI's credential environment and the secrets to mask (inline docker config -> tmp)."""
+    env: dict[str, str] = {}
+    found: list[str] = []
+    token = inputs.get("token", "")
+    if token:
+        env["GITHUB_TOKEN"] = token
+        found.append(token)
+    if inputs.get("github-url"):
+        env["GITHUB_API_URL"] = inputs["github-url"]
+    google = inputs.get("google-credentials") or environ.get("GOOGLE_APPLICATION_CREDENTIALS", "")
+    if google:
+        path = _find_credentials(google, environ)
+        env["GOOGLE_APPLICATION_CREDENTIALS"] = str(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ActionInputError(
+                f"input 'google-credentials': {path} is not a JSON credentials file: {exc}"
+            ) from None
+        if isinstance(data, Mapping):
+            found += [str(data[k]) for k in ("private_key", "private_key_id", "refresh_token") if data.get(k)]
+    docker = inputs.get("docker-config", "")
+    if docker:
+        if docker.lstrip().startswith("{"):
+            try:
+                config = json.loads(docker)
+            except ValueError as exc:
+                raise ActionInputError(f"input 'docker-config': not valid JSON ({exc.args[0]})") from None
+            directory = tmp / "docker"
+            directory.mkdir(mode=0o700)
+            (directory / "config.json").write_text(docker, encoding="utf-8")
+            (directory / "config.json").chmod(0o600)
+        else:
+            directory = Path(docker)
+            try:
+                config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ActionInputError(
+                    f"input 'docker-config': {directory}/config.json cannot be read ({exc}); "
+                    "give a directory holding config.json, or the JSON itself"
+                ) from None
+        env["DOCKER_CONFIG"] = str(directory)
+        if isinstance(config, Mapping):
+            found += _docker_config_secrets(config)
+    return env, found
+
+
+def invocation(environ: Mapping[str, str], tmp: Path) -> Invocation:
+    """Return the CLI run the action inputs in `environ` ask for."""
+    inputs = read_inputs(environ)
+    context = ci.context(environ)
+    argv = cli_arguments(inputs, context.sha)
+    env, found = credentials(inputs, environ, tmp)
+    return Invocation(tuple(argv), env, tuple(found))
+
+
+def _error(message: str) -> None:
+    print(f"::error title=updater::{ci.escape_data(redact.mask(message))}", flush=True)
+
+
+def run(environ: Mapping[str, str]) -> int:
+    """Run one action step and return its exit code (the CLI's own, or 2 for bad inputs)."""
+    for name in ("token",):
+        redact.register(read_inputs(environ).get(name))
+    with tempfile.TemporaryDirectory(prefix="updater-action-") as tmp:
+        try:
+            call = invocation(environ, Path(tmp))
+        except ActionInputError as exc:
+            _error(str(exc))
+            print(f"updater: error: {redact.mask(str(exc))}", file=sys.stderr)
+            return 2
+        for secret in call.secrets:
+            redact.register(secret)
+        for line in ci.mask_commands(call.secrets):
+            print(line, flush=True)
+        child_env = {**environ, **call.env}
+        child_env.pop("UPDATER_DEBUG", None)
+        print(f"updater {' '.join(call.argv)}", flush=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "updater", *call.argv],
+            env=child_env,
+            cwd=environ.get("GITHUB_WORKSPACE") or None,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if proc.stderr:
+        sys.stderr.write(redact.mask(proc.stderr))
+        sys.stderr.flush()
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or [f"updater exited with {proc.returncode}"])[-1]
+        _error(last)
+    try:
+        result = json.loads(proc.stdout) if proc.stdout.strip() else None
+    except ValueError:
+        sys.stderr.write(redact.mask(proc.stdout))
+        _error("updater --json printed something that is not JSON")
+        return proc.returncode or 1
+    if isinstance(result, dict):
+        report(result, environ)
+    return proc.returncode
+
+
+def report(result: Mapping[str, Any], environ: Mapping[str, str]) -> None:
+    """Write the step outputs and the step summary for a result."""
+    output_file, summary_file = environ.get("GITHUB_OUTPUT"), environ.get("GITHUB_STEP_SUMMARY")
+    values = ci.outputs(result)
+    if output_file:
+        ci.write_outputs(output_file, values)
+    markdown = ci.summary(result, ci.github_run_url(environ))
+    if summary_file:
+        ci.append_summary(summary_file, markdown)
+    print(redact.mask(markdown), end="", flush=True)
+
+
+def main() -> int:
+    """Entry point: `python -m updater.action` inside the action's container."""
+    return run(os.environ)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
