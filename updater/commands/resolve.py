@@ -1,0 +1,108 @@
+"""`updater resolve IMAGE`: print the immutable tag a strategy picks (or one JSON object)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from updater.commands.options import registry_options_from_options, strategy_from_options, strategy_options
+from updater.errors import InputError
+
+
+def _to_json(resolution: Any, explain: bool) -> str:
+    """Return the --json object; rejected candidates are listed only with --explain (they can be 10,000)."""
+    candidates = [
+        {
+            "tag": c.tag,
+            "accepted": c.accepted,
+            "reason": c.reason,
+            "digest": c.digest,
+            "created": c.created.isoformat() if c.created else None,
+        }
+        for c in resolution.candidates
+        if explain or c.accepted
+    ]
+    return json.dumps(
+        {
+            "image": resolution.image,
+            "tag": resolution.tag,
+            "digest": resolution.digest,
+            "created": resolution.created.isoformat() if resolution.created else None,
+            "strategy": resolution.strategy,
+            "candidates": candidates,
+            "requests": resolution.requests,
+        }
+    )
+
+
+@click.command("resolve")
+@click.argument("image")
+@strategy_options
+@click.option("--app", help="Value of {app} (default: the image's last path component).")
+@click.option("--env", help="Value of {env}.")
+@click.option("--branch", help="Value of {branch} (default: GITHUB_REF_NAME or CIRCLE_BRANCH).")
+@click.option("--run", help="Value of {run} (default: GITHUB_RUN_NUMBER or CIRCLE_BUILD_NUM).")
+@click.option("--explain", is_flag=True, help="List every candidate and why it was accepted or rejected.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the tag.")
+def command(
+    image: str,
+    app: str | None,
+    env: str | None,
+    branch: str | None,
+    run: str | None,
+    explain: bool,
+    as_json: bool,
+    **kw: Any,
+) -> None:
+    """Resolve the immutable tag of IMAGE (a registry image, or oci:DIR for an OCI layout).
+
+    \b
+    Examples:
+      updater resolve ghcr.io/org/app --template 'stage-{sha:7}' --wait 5m
+      updater resolve ghcr.io/org/app:latest --include '^stage-'
+      updater resolve ghcr.io/org/app --range '^1.4'
+    """
+    from updater.imageref import parse
+    from updater.registry.open import open_registry
+    from updater.resolve import TemplateVars, commit_sha, describe, resolve
+
+    ref = parse(image)
+    if ref.digest:
+        raise InputError(f"{image}: give the image without a digest; resolve finds the tag and its digest")
+    strategy = strategy_from_options(**kw)
+    if not kw.get("strategy") and not kw.get("template") and not kw.get("tag") and not kw.get("semver_range"):
+        if ref.tag:  # `resolve app:latest` means: the immutable tag with latest's digest
+            strategy = strategy_from_options(strategy, tag=ref.tag)
+        elif not kw.get("include"):
+            raise InputError(
+                f"{image}: say how to pick the tag: --template, --tag, --range, "
+                "or --strategy newest --include REGEX"
+            )
+        else:
+            strategy = strategy_from_options(strategy, strategy="newest")
+    needs_sha = "{sha" in (strategy.template or "") + (strategy.tag or "")
+    variables = TemplateVars(
+        sha=commit_sha(kw.get("sha")) if needs_sha or kw.get("sha") else None,
+        app=app or (ref.repository or (ref.layout or "").rstrip("/")).rsplit("/", 1)[-1] or None,
+        env=env,
+        branch=branch or os.environ.get("GITHUB_REF_NAME") or os.environ.get("CIRCLE_BRANCH"),
+        run=run or os.environ.get("GITHUB_RUN_NUMBER") or os.environ.get("CIRCLE_BUILD_NUM"),
+    )
+    registry = open_registry(ref, registry_options_from_options(**kw))
+
+    def progress(message: str) -> None:
+        if sys.stderr.isatty():
+            click.echo(message, err=True)
+
+    resolution = resolve(registry, strategy, variables, progress=progress)
+    if as_json:
+        click.echo(_to_json(resolution, explain))
+        return
+    if explain:
+        for line in describe(resolution.candidates):
+            click.echo(line, err=True)
+    click.echo(resolution.tag)
