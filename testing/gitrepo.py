@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,7 @@ class Remote:
         """True when no commit on `branch` has more than one parent."""
         return git("rev-list", "--min-parents=2", f"refs/heads/{branch}", cwd=self.bare).strip() == ""
 
-    def commit(self, files: dict[str, bytes | str], message: str, branch: str = "main") -> str:
+    def commit(self, files: Mapping[str, bytes | str], message: str, branch: str = "main") -> str:
         """Commit `files` on `branch` from the working clone and push it; return the new head."""
         git("fetch", "-q", "origin", cwd=self.work)
         git("checkout", "-q", "-B", branch, f"origin/{branch}", cwd=self.work)
@@ -72,15 +73,16 @@ class Remote:
         return self.head(branch)
 
 
-def _write(root: Path, files: dict[str, bytes | str]) -> None:
+def _write(root: Path, files: Mapping[str, bytes | str]) -> None:
     for name, content in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content.encode() if isinstance(content, str) else content)
 
 
-def make_remote(tmp: Path, files: dict[str, bytes | str], branches: tuple[str, ...] = ("main",)) -> Remote:
+def make_remote(tmp: Path, files: Mapping[str, bytes | str], branches: tuple[str, ...] = ("main",)) -> Remote:
     """Create bare `tmp/remote.git` holding `files` in one commit on every branch, and clone `tmp/work`."""
+    tmp.mkdir(parents=True, exist_ok=True)
     bare = tmp / "remote.git"
     work = tmp / "work"
     git("init", "-q", "--bare", "-b", branches[0], str(bare), cwd=tmp)
@@ -100,3 +102,55 @@ def reject_pushes(remote: Remote, message: str = "pushes are frozen") -> None:
     hook = remote.bare / "hooks" / "pre-receive"
     hook.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit 1\n")
     hook.chmod(0o755)
+
+
+# --- a small two-environment GitOps repo over OCI layout registries -----------------------------
+SHA = "4f9e2d1c0b3a5968778695a4b3c2d1e0f9a8b7c6"
+TAGS = ("stage-0a1b2c3-1700000000", "stage-1b2c3d4-1700001800", "stage-4f9e2d1-1700003600")
+
+
+@dataclass(frozen=True)
+class GitOps:
+    """A GitOps remote with apps `api` (key) and `web` (separate image per env, digest recorded)."""
+
+    remote: Remote
+    registry: Path
+    digests: dict[str, dict[str, str]]  # layout name -> tag -> digest
+
+    def values(self, app: str, env: str) -> bytes:
+        return self.remote.show(f"k8s/{app}/values-{env}.yaml")
+
+
+def two_env_gitops(tmp: Path, *, prod_tags: tuple[str, ...] = TAGS[:2]) -> GitOps:
+    """Build the repo: staging and production both at TAGS[0]; registries hold TAGS (prod: `prod_tags`)."""
+    from testing.oci_layout import LayoutImage, build_layout, utc
+
+    registry = tmp / "registry"
+    digests: dict[str, dict[str, str]] = {}
+    for name, tags in (("api", TAGS), ("web-stage", TAGS), ("web-prod", prod_tags)):
+        images = [
+            LayoutImage(tags=[tag], created=utc(2023, 11, 14, 22 + i // 2, 30 * (i % 2)))
+            for i, tag in enumerate(tags)
+        ]
+        digests[name] = build_layout(registry / name, images)
+    config = f"""version: 1
+scm: {{provider: git}}
+environments:
+  staging: {{branch: main, tag: "stage-{{sha:7}}-*"}}
+  production: {{branch: main, promote-from: staging}}
+apps:
+  api:
+    image: oci:{registry / "api"}
+    values: {{staging: k8s/api/values-staging.yaml, production: k8s/api/values-production.yaml}}
+    key: image.tag
+  web:
+    image: {{staging: "oci:{registry / "web-stage"}", production: "oci:{registry / "web-prod"}"}}
+    values: {{staging: k8s/web/values-staging.yaml, production: k8s/web/values-production.yaml}}
+    key: web.tag
+    digest: web.digest
+"""
+    files: dict[str, str] = {".updater.yaml": config}
+    for env in ("staging", "production"):
+        files[f"k8s/api/values-{env}.yaml"] = f"image:\n  repository: example/api\n  tag: {TAGS[0]}\n"
+        files[f"k8s/web/values-{env}.yaml"] = f"web:\n  tag: '{TAGS[0]}'\n  digest: ''\n  replicas: 2\n"
+    return GitOps(make_remote(tmp / "git", files), registry, digests)

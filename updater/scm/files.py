@@ -21,6 +21,10 @@ class FilesBackend:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def default_branch(self) -> str:
+        """There is no branch: the working tree stands for every environment."""
+        return "(working tree)"
+
     def read(self, branch: str, path: str) -> bytes | None:
         """Return the file's bytes on disk (the branch is meaningless here), or None if missing."""
         full = self.root / path

@@ -183,6 +183,25 @@ class GitBackend:
             )
         return revisions
 
+    def default_branch(self) -> str:
+        """Return the branch the remote's HEAD points to (what environments without a branch use)."""
+
+        def attempt() -> str:
+            result = self._run("ls-remote", "--symref", "origin", "HEAD", check=False)
+            if result.returncode != 0:
+                error = _first_error(result.stderr)
+                if _PERMANENT.search(error):
+                    raise RemoteError(f"git ls-remote {self._name()} failed: {error}")
+                raise retry.Transient(f"git ls-remote {self._name()} failed: {error}")
+            for line in result.stdout.decode().splitlines():
+                if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+                    return line[len("ref: refs/heads/") : -len("\tHEAD")]
+            raise InputError(
+                f"{self._name()} has no default branch: set environments.NAME.branch in the config"
+            )
+
+        return _call(attempt)
+
     def close(self) -> None:
         """Remove the temporary clone (a no-op for a caller-provided workdir)."""
         if self._tmp is not None:

@@ -1,0 +1,303 @@
+"""`bump`: resolve each app's new tag and write every target in ONE commit; also the shared write path.
+
+`write` is what bump, promote and rollback have in common: given the new value of each app, it
+builds an editor (a pure function of the files it reads, so a backend can re-run it on a fresh head
+after losing a race), previews it on the branch head, and lands it through the scm backend only when
+something changes. Nothing is resolved or written before every app's value is known.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from updater import plan as planning
+from updater.errors import InputError
+from updater.report import AppResult, FileDiff, WriteReport, commit_message
+
+if TYPE_CHECKING:
+    from updater.config import Config
+    from updater.registry.base import Registry, RegistryOptions
+    from updater.resolve import Resolution, Strategy
+    from updater.scm.base import Backend, PullRequestSpec, Reader
+
+
+@dataclass(frozen=True)
+class NewValue:
+    """The tag (and digest, when known) to write for one app's plan."""
+
+    plan: planning.AppPlan
+    tag: str
+    digest: str | None = None
+
+
+# Called with (value, current tag) before a changed app is written; raises to refuse it.
+Check = Callable[[NewValue, str], None]
+
+
+class Registries:
+    """Opens each image's registry once per run."""
+
+    def __init__(self, config: Config, options: RegistryOptions | None = None) -> None:
+        self.options = options or registry_options(config)
+        self._open: dict[str, Registry] = {}
+
+    def get(self, image: str) -> Registry:
+        if image not in self._open:
+            from updater.imageref import parse
+            from updater.registry.open import open_registry
+
+            self._open[image] = open_registry(parse(image), self.options)
+        return self._open[image]
+
+
+def registry_options(config: Config) -> RegistryOptions:
+    """Return the registry options the config's registry section asks for."""
+    from updater.registry.base import RegistryOptions
+
+    settings = config.registry
+    return RegistryOptions(
+        insecure_hosts=tuple(settings.insecure), platform=settings.platform or "linux/amd64", api=settings.api
+    )
+
+
+def ci_variables(sha: str | None, app: str, env: str) -> dict[str, str | None]:
+    """Return the template fields CI provides: the source branch and the run number."""
+    return {
+        "sha": sha,
+        "app": app,
+        "env": env,
+        "branch": os.environ.get("GITHUB_REF_NAME") or os.environ.get("CIRCLE_BRANCH"),
+        "run": os.environ.get("GITHUB_RUN_NUMBER") or os.environ.get("CIRCLE_BUILD_NUM"),
+    }
+
+
+def run_url() -> str | None:
+    """Return the URL of the CI run we are part of (GitHub Actions or CircleCI), if any."""
+    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    repository, run_id = os.environ.get("GITHUB_REPOSITORY"), os.environ.get("GITHUB_RUN_ID")
+    if repository and run_id:
+        return f"{server}/{repository}/actions/runs/{run_id}"
+    return os.environ.get("CIRCLE_BUILD_URL") or None
+
+
+def bump(
+    config: Config,
+    backend: Backend,
+    env: str,
+    apps: Sequence[str] = (),
+    *,
+    sha: str | None = None,
+    override: Callable[[Strategy], Strategy] | None = None,
+    registries: Registries | None = None,
+    dry_run: bool = False,
+    allow_downgrade: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> WriteReport:
+    """Resolve the new tag of each app in `env` and write them all in one commit."""
+    from updater.resolve import TemplateVars, downgrade_reason, resolve
+
+    plans = planning.plan(config, env, apps)
+    registries = registries or Registries(config)
+    values: list[NewValue] = []
+    resolutions: dict[str, tuple[Strategy, Resolution]] = {}
+    for item in plans:
+        strategy = planning.strategy(item.policy)
+        if override is not None:
+            strategy = override(strategy)
+        variables = TemplateVars(**ci_variables(sha, item.app, env))
+        resolution = resolve(registries.get(item.image), strategy, variables, progress=progress)
+        resolutions[item.app] = (strategy, resolution)
+        values.append(NewValue(item, resolution.tag, resolution.digest))
+
+    def refuse_downgrade(value: NewValue, current: str) -> None:
+        if allow_downgrade:
+            return
+        strategy, resolution = resolutions[value.plan.app]
+        reason = downgrade_reason(registries.get(value.plan.image), strategy, current, resolution)
+        if reason:
+            raise InputError(
+                f"{value.plan.app} ({env}): refusing a downgrade: {reason}; "
+                "pass --allow-downgrade to write it"
+            )
+
+    return write(config, backend, "bump", env, values, check=refuse_downgrade, dry_run=dry_run, source=sha)
+
+
+def write(
+    config: Config,
+    backend: Backend,
+    command: str,
+    env: str,
+    values: Sequence[NewValue],
+    *,
+    check: Check | None = None,
+    dry_run: bool = False,
+    source: str | None = None,
+) -> WriteReport:
+    """Write every value into its targets on the environment's branch as ONE commit (or PR)."""
+    from updater.scm.base import CommitRequest
+
+    branch = config.environments[env].branch or ""
+    editor = _Editor(config, env, branch, values, check)
+    preview = editor(lambda path: backend.read(branch, path))
+    if not preview or dry_run:
+        return WriteReport(
+            command, env, bool(preview), tuple(editor.results), tuple(editor.diffs), dry_run=dry_run
+        )
+    title = None
+    if config.commit.message:
+        title = _title(config.commit.message, command, env, editor.results)
+    message = commit_message(command, env, editor.results, source=source, run_url=run_url(), title=title)
+    mode = config.environments[env].mode
+    request = CommitRequest(
+        branch=branch,
+        message=message,
+        mode=mode,
+        author=config.commit.author,
+        pull_request=None
+        if mode == "commit"
+        else _pull_request(config, command, env, editor.results, message),
+    )
+    outcome = backend.apply(request, editor)
+    return WriteReport(
+        command,
+        env,
+        outcome.changed,
+        tuple(editor.results),
+        tuple(editor.diffs),
+        commit=outcome.commit,
+        pr_number=outcome.pr_number,
+        pr_url=outcome.pr_url,
+        notes=outcome.notes,
+    )
+
+
+class _Editor:
+    """The editor handed to the backend; it keeps the results of its latest run for the report."""
+
+    def __init__(
+        self, config: Config, env: str, branch: str, values: Sequence[NewValue], check: Check | None
+    ) -> None:
+        self.config, self.env, self.branch, self.values, self.check = config, env, branch, values, check
+        self.results: list[AppResult] = []
+        self.diffs: list[FileDiff] = []
+
+    def __call__(self, read: Reader) -> dict[str, bytes]:
+        from updater.yamledit import Locator, YamlEditError, set_value
+
+        originals: dict[str, bytes] = {}
+        texts: dict[str, str] = {}
+        results = []
+        for value in self.values:
+            item = value.plan
+            files: list[str] = []
+            old: str | None = None
+            for target in item.targets:
+                where = planning.where(self.config, target)
+                if target.file not in texts:
+                    data = read(target.file)
+                    if data is None:
+                        raise InputError(
+                            f"{where}: app {item.app!r} ({self.env}): {target.file} does not exist on branch "
+                            f"{self.branch}: fix the path in the config"
+                        )
+                    originals[target.file] = data
+                    texts[target.file] = _decode(data, target.file)
+                inline = item.record_digest and value.digest and not target.digest_key
+                new = f"{value.tag}@{value.digest}" if inline else value.tag
+                try:
+                    text, changes = set_value(
+                        texts[target.file], planning.locator(target), new, source=target.file
+                    )
+                    if target.digest_key and value.digest:
+                        document = target.document if target.document is not None else changes[0].document
+                        digest_at = Locator(key=target.digest_key, document=document)
+                        text, more = set_value(text, digest_at, value.digest, source=target.file, create=True)
+                        changes = changes + more
+                except YamlEditError as exc:
+                    raise InputError(f"{where}: app {item.app!r} ({self.env}): {exc.message}") from exc
+                if old is None and changes:
+                    old = changes[0].old
+                if any(change.changed for change in changes):
+                    files.append(target.file)
+                texts[target.file] = text
+            current = old.split("@", 1)[0] if old else None
+            if files and current and self.check is not None:
+                self.check(value, current)
+            results.append(
+                AppResult(
+                    item.app,
+                    self.env,
+                    item.image,
+                    current,
+                    value.tag,
+                    value.digest,
+                    tuple(files),
+                    bool(files),
+                )
+            )
+        out = {
+            path: text.encode("utf-8")
+            for path, text in texts.items()
+            if text.encode("utf-8") != originals[path]
+        }
+        self.results = results
+        self.diffs = [FileDiff(path, originals[path], data) for path, data in sorted(out.items())]
+        return out
+
+
+def _decode(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}): re-save it as UTF-8") from exc
+
+
+def _title(template: str, command: str, env: str, results: Sequence[AppResult]) -> str:
+    changed = [r for r in results if r.changed]
+    fields = {
+        "command": command,
+        "env": env,
+        "apps": ", ".join(r.app for r in changed),
+        "tags": ", ".join(f"{r.app} {r.new}" for r in changed),
+        "app": changed[0].app if len(changed) == 1 else ", ".join(r.app for r in changed),
+        "tag": changed[0].new if len(changed) == 1 else "",
+    }
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InputError(
+            f"commit.message {template!r}: unknown field {exc}; "
+            "use {command} {env} {apps} {tags} {app} {tag}"
+        ) from exc
+
+
+def _pull_request(
+    config: Config, command: str, env: str, results: Sequence[AppResult], message: str
+) -> PullRequestSpec:
+    """Return the pull request for modes pull-request / auto-merge: head branch per env and app."""
+    from updater.scm.base import PullRequestSpec
+
+    settings = config.pull_request
+    changed = [r.app for r in results if r.changed]
+    app = changed[0] if len(changed) == 1 else "all"
+    head = settings.branch.replace("{env}", env).replace("{app}", app).replace("{command}", command)
+    title, _, body = message.partition("\n\n")
+    if settings.title:
+        title = _title(settings.title, command, env, results)
+    if settings.body:
+        body = _title(settings.body, command, env, results) + "\n\n" + body
+    return PullRequestSpec(
+        head=head,
+        title=title,
+        body=body,
+        labels=settings.labels,
+        reviewers=settings.reviewers,
+        team_reviewers=settings.team_reviewers,
+        assignees=settings.assignees,
+        draft=settings.draft,
+        merge_method=settings.merge_method,
+    )

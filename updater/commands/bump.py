@@ -1,0 +1,70 @@
+"""`updater bump`: write each app's newly resolved tag into one environment, in one commit."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from updater.commands.options import strategy_options
+
+
+@click.command("bump")
+@click.option("--env", "env", required=True, help="Environment to bump, e.g. staging.")
+@click.option("--app", "apps", multiple=True, help="App to bump (repeatable); default: every app of the env.")
+@click.option("--all", "all_apps", is_flag=True, help="Bump every app that has files in the environment.")
+@strategy_options
+@click.option("--dry-run", is_flag=True, help="Print the diffs, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--allow-downgrade", is_flag=True, help="Write a tag older than the current one.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
+def command(
+    env: str,
+    apps: tuple[str, ...],
+    all_apps: bool,
+    dry_run: bool,
+    as_json: bool,
+    allow_downgrade: bool,
+    config_path: str | None,
+    **options: Any,
+) -> None:
+    """Resolve each app's new immutable tag and write it into ENV's values files: ONE commit.
+
+    The tag strategy comes from the config (environment `tag`, or the app's own); strategy flags
+    given here override it for this run.
+    """
+    from updater.bump import Registries, bump, registry_options
+    from updater.commands.options import registry_options_from_options, strategy_from_options, strategy_given
+    from updater.errors import InputError
+    from updater.report import emit
+    from updater.resolve import Strategy, commit_sha
+    from updater.scm.open import session
+
+    if apps and all_apps:
+        raise InputError("give --app NAME (repeatable) or --all, not both")
+
+    def override(base: Strategy) -> Strategy:
+        return strategy_from_options(base, **options)
+
+    with session(config_path) as (config, backend):
+        source = commit_sha(options.get("sha"), cwd=str(config.root))
+        registries = Registries(config, registry_options_from_options(registry_options(config), **options))
+        report = bump(
+            config,
+            backend,
+            env,
+            apps,
+            sha=source,
+            override=override if strategy_given(**options) else None,
+            registries=registries,
+            dry_run=dry_run,
+            allow_downgrade=allow_downgrade,
+            progress=_progress,
+        )
+    emit(report, as_json)
+
+
+def _progress(message: str) -> None:
+    if sys.stderr.isatty():
+        click.echo(message, err=True)

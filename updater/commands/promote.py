@@ -1,0 +1,30 @@
+"""`updater promote`: copy the tags running in one environment into another, in one commit."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("promote")
+@click.option("--from", "source", help="Environment to copy from (default: the target's promote-from).")
+@click.option("--to", "target", required=True, help="Environment to write, e.g. production.")
+@click.option("--app", "apps", multiple=True, help="App to promote (repeatable); default: all of them.")
+@click.option("--dry-run", is_flag=True, help="Print the diffs, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
+def command(
+    source: str | None,
+    target: str,
+    apps: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+    config_path: str | None,
+) -> None:
+    """Copy each app's tag (and digest) from --from to --to, after checking the image exists."""
+    from updater.promote import promote
+    from updater.report import emit
+    from updater.scm.open import session
+
+    with session(config_path) as (config, backend):
+        report = promote(config, backend, source, target, apps, dry_run=dry_run)
+    emit(report, as_json)

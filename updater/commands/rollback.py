@@ -1,0 +1,32 @@
+"""`updater rollback`: write an earlier tag of an app back, found in git history."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("rollback")
+@click.option("--env", "env", required=True, help="Environment to roll back.")
+@click.option("--app", "app", required=True, help="App to roll back.")
+@click.option("--to", "to", help="The earlier tag to write (must be in the app's history).")
+@click.option("--steps", type=click.IntRange(min=1), help="How many tag changes to go back (default 1).")
+@click.option("--dry-run", is_flag=True, help="Print the diff, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
+def command(
+    env: str,
+    app: str,
+    to: str | None,
+    steps: int | None,
+    dry_run: bool,
+    as_json: bool,
+    config_path: str | None,
+) -> None:
+    """Write the tag APP had before (or --to TAG) into ENV, through the same one-commit path as bump."""
+    from updater.report import emit
+    from updater.rollback import rollback
+    from updater.scm.open import session
+
+    with session(config_path) as (config, backend):
+        report = rollback(config, backend, env, app, to=to, steps=steps, dry_run=dry_run)
+    emit(report, as_json)

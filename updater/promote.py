@@ -1,0 +1,80 @@
+"""`promote`: copy each app's tag (and digest) from one environment's files to another's.
+
+The tag is read from git, not from the registry: what runs in the source environment is what gets
+promoted. It is checked to exist in the target environment's image (which may be another
+repository) before anything is written, and a recorded digest must still match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from updater import plan as planning
+from updater.errors import InputError
+from updater.report import WriteReport
+
+if TYPE_CHECKING:
+    from updater.bump import Registries
+    from updater.config import Config
+    from updater.scm.base import Backend
+
+
+def promote(
+    config: Config,
+    backend: Backend,
+    source: str | None,
+    target: str,
+    apps: Sequence[str] = (),
+    *,
+    registries: Registries | None = None,
+    dry_run: bool = False,
+) -> WriteReport:
+    """Write the tags of `source` (default: the target's promote-from) into `target`, one commit."""
+    from updater.bump import NewValue, Registries, write
+    from updater.status import current
+
+    destination = planning.environment(config, target, writing=True)
+    if source is None:
+        source = destination.promote_from
+        if source is None:
+            raise InputError(
+                f"{config.where('environments', target)}: environment {target!r} has no promote-from: "
+                "pass --from ENV"
+            )
+    planning.environment(config, source)
+    if source == target:
+        raise InputError(f"cannot promote {target!r} to itself: give two different environments")
+    registries = registries or Registries(config)
+    values = []
+    for item in planning.plan(config, target, apps):
+        origin = planning.app_plan(config, item.app, source)
+        if origin is None:
+            if apps:
+                raise InputError(
+                    f"{config.where('apps', item.app)}: app {item.app!r} has no values files "
+                    f"for environment {source!r}"
+                )
+            continue
+        found = current(config, backend, origin)
+        if found.tag is None:
+            raise InputError(
+                f"{found.file}:{found.line or 1}: app {item.app!r} has no tag in {source!r} to promote: "
+                "bump it first"
+            )
+        registry = registries.get(item.image)
+        digest = registry.digest(found.tag)
+        if digest is None:
+            raise InputError(
+                f"app {item.app!r}: {registry.name}:{found.tag} does not exist: "
+                "push the image there before promoting"
+            )
+        if found.digest and origin.image == item.image and found.digest != digest:
+            raise InputError(
+                f"app {item.app!r}: {registry.name}:{found.tag} now points to {digest}, "
+                f"not the {found.digest} recorded in {source!r}: the tag moved; bump {source!r} again"
+            )
+        values.append(NewValue(item, found.tag, digest))
+    if not values:
+        raise InputError(f"no app has values files in both {source!r} and {target!r}")
+    return write(config, backend, "promote", target, values, dry_run=dry_run)

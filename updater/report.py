@@ -1,0 +1,160 @@
+"""What the use cases return, and how it is shown: unified diffs, plain tables and JSON.
+
+The use cases build these values; the commands only pick a rendering. The JSON of a write
+(`bump`, `promote`, `rollback`) is a stable contract consumed by the GitHub Action and the orb:
+{"command", "env", "changed", "commit", "pr_number", "pr_url", "apps": [{"app", "env", "image",
+"old", "new", "digest", "files", "changed"}]} plus "dry_run" and "notes".
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AppResult:
+    """One app's tag in one environment: before, after, and the files it touched."""
+
+    app: str
+    env: str
+    image: str
+    old: str | None
+    new: str
+    digest: str | None
+    files: tuple[str, ...]
+    changed: bool
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    path: str
+    old: bytes
+    new: bytes
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """The result of bump / promote / rollback."""
+
+    command: str
+    env: str
+    changed: bool
+    apps: tuple[AppResult, ...]
+    diffs: tuple[FileDiff, ...] = ()
+    commit: str | None = None
+    pr_number: int | None = None
+    pr_url: str | None = None
+    dry_run: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "env": self.env,
+            "changed": self.changed,
+            "commit": self.commit,
+            "pr_number": self.pr_number,
+            "pr_url": self.pr_url,
+            "dry_run": self.dry_run,
+            "apps": [
+                {
+                    "app": a.app,
+                    "env": a.env,
+                    "image": a.image,
+                    "old": a.old,
+                    "new": a.new,
+                    "digest": a.digest,
+                    "files": list(a.files),
+                    "changed": a.changed,
+                }
+                for a in self.apps
+            ],
+            "notes": list(self.notes),
+        }
+
+
+def emit(report: WriteReport, as_json: bool) -> None:
+    """Print a write's result: one JSON object on stdout with --json, else diffs and a summary."""
+    import json
+
+    import click
+
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo(render_write(report), nl=False)
+
+
+def diff(item: FileDiff) -> str:
+    """Return a unified diff of one file (line endings kept as found, so a CRLF file diffs cleanly)."""
+    old = item.old.decode("utf-8", "replace").splitlines(keepends=True)
+    new = item.new.decode("utf-8", "replace").splitlines(keepends=True)
+    lines = difflib.unified_diff(old, new, f"a/{item.path}", f"b/{item.path}")
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def render_write(report: WriteReport) -> str:
+    """Return the human summary of a write: diffs, one line per app, and where it landed."""
+    out = [diff(item) for item in report.diffs]
+    for app in report.apps:
+        arrow = f"{app.old or '(none)'} -> {app.new}" if app.changed else f"{app.new} (unchanged)"
+        out.append(f"{app.app} ({app.env}): {arrow}\n")
+    if not report.changed:
+        out.append(f"{report.env}: already up to date\n")
+    elif report.dry_run:
+        out.append("dry run: nothing written\n")
+    elif report.pr_url:
+        out.append(f"pull request #{report.pr_number}: {report.pr_url}\n")
+    elif report.commit:
+        out.append(f"committed {report.commit[:12]} to {report.env}\n")
+    out.extend(f"note: {note}\n" for note in report.notes)
+    return "".join(out)
+
+
+def commit_message(
+    command: str,
+    env: str,
+    apps: Sequence[AppResult],
+    *,
+    source: str | None,
+    run_url: str | None,
+    title: str | None,
+) -> str:
+    """Return the commit message: a title, then app, env, old -> new, digest, source commit, CI run."""
+    changed = [a for a in apps if a.changed]
+    if title is None:
+        listed = ", ".join(f"{a.app} {a.new}" for a in changed[:3])
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        title = f"{command} {env}: {listed}{more}"
+    body = []
+    for a in changed:
+        body.append(f"- {a.app} ({a.env}): {a.old or '(none)'} -> {a.new}")
+        body.append(f"  image: {a.image}")
+        if a.digest:
+            body.append(f"  digest: {a.digest}")
+        body.append(f"  files: {', '.join(a.files)}")
+    if source:
+        body.append(f"Source commit: {source}")
+    if run_url:
+        body.append(f"CI run: {run_url}")
+    return title + "\n\n" + "\n".join(body) + "\n"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Return a plain left-aligned text table."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    lines = []
+    for row in (headers, *rows):
+        lines.append(
+            "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return "\n".join(lines) + "\n"
+
+
+def when(moment: datetime) -> str:
+    """Return a timestamp as users read it in a table (UTC offset kept)."""
+    return moment.isoformat(timespec="seconds")

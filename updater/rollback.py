@@ -1,0 +1,69 @@
+"""`rollback`: write back an earlier tag of an app, found in its values file's git history.
+
+The earlier tag goes through the same write path as a bump (one commit, lost races re-applied),
+after checking that the image still exists in the registry.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from updater import plan as planning
+from updater.errors import InputError
+from updater.report import WriteReport
+
+if TYPE_CHECKING:
+    from updater.bump import Registries
+    from updater.config import Config
+    from updater.history import Entry
+    from updater.scm.base import Backend
+
+
+def rollback(
+    config: Config,
+    backend: Backend,
+    env: str,
+    app: str,
+    *,
+    to: str | None = None,
+    steps: int | None = None,
+    registries: Registries | None = None,
+    dry_run: bool = False,
+) -> WriteReport:
+    """Write the tag `steps` changes back (default 1), or the earlier tag `to`, into `env`."""
+    from updater.bump import NewValue, Registries, write
+    from updater.history import history
+
+    if to is not None and steps is not None:
+        raise InputError("give either --to TAG or --steps N, not both")
+    item = planning.plan(config, env, [app])[0]
+    entries = history(config, backend, env, app)
+    if not entries:
+        raise InputError(f"app {app!r} ({env}): no tag found in the history of {item.targets[0].file}")
+    now = entries[0].tag
+    earlier: list[Entry] = []
+    for entry in entries[1:]:
+        if entry.tag != now and entry.tag not in [e.tag for e in earlier]:
+            earlier.append(entry)
+    if to is not None:
+        chosen = next((e for e in earlier if e.tag == to), None)
+        if chosen is None and to != now:
+            listed = ", ".join(e.tag for e in earlier[:5]) or "none"
+            raise InputError(f"app {app!r} ({env}): {to} is not in its history; earlier tags: {listed}")
+        tag = to
+    else:
+        count = 1 if steps is None else steps
+        if count < 1:
+            raise InputError("--steps must be 1 or more")
+        if count > len(earlier):
+            raise InputError(
+                f"app {app!r} ({env}): only {len(earlier)} earlier tag(s) in history, cannot go back {count}"
+            )
+        tag = earlier[count - 1].tag
+    registry = (registries or Registries(config)).get(item.image)
+    digest = registry.digest(tag)
+    if digest is None:
+        raise InputError(
+            f"app {app!r}: {registry.name}:{tag} no longer exists in the registry: choose another tag"
+        )
+    return write(config, backend, "rollback", env, [NewValue(item, tag, digest)], dry_run=dry_run)

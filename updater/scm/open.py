@@ -1,0 +1,81 @@
+"""Pick and open the scm backend a config asks for (files, git or github)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from updater.errors import InputError
+
+if TYPE_CHECKING:
+    from updater.config import Config
+    from updater.scm.base import Backend
+
+
+def remote_url(config: Config) -> str:
+    """Return the git remote to clone: scm.url (a path is relative to the repo root), else `origin`."""
+    url = getattr(config.scm, "url", None)
+    if url:
+        if "://" in url or url.startswith("git@") or Path(url).is_absolute():
+            return str(url)
+        return str((config.root / url).resolve())
+    result = subprocess.run(
+        ["git", "remote", "get-url", "origin"], cwd=config.root, capture_output=True, text=True
+    )
+    if result.returncode != 0 or not result.stdout.strip():
+        raise InputError(
+            f"{config.path}: scm.provider git needs a remote: "
+            "set scm.url, or run in a clone with an 'origin' remote"
+        )
+    found = result.stdout.strip()
+    if "://" not in found and not found.startswith("git@") and not Path(found).is_absolute():
+        found = str((config.root / found).resolve())
+    return found
+
+
+@contextlib.contextmanager
+def session(config_path: str | None, *, provider: str | None = None) -> Iterator[tuple[Config, Backend]]:
+    """Yield the loaded config (every environment on a known branch) and its open backend."""
+    from updater.plan import load_config, with_default_branch
+
+    config = load_config(config_path)
+    with open_backend(config, provider=provider) as backend:
+        if any(env.branch is None for env in config.environments.values()):
+            config = with_default_branch(config, default_branch(backend))
+        yield config, backend
+
+
+def default_branch(backend: Backend) -> str:
+    """Return the repository's default branch, for environments that name none."""
+    find = getattr(backend, "default_branch", None)
+    return str(find()) if callable(find) else "main"
+
+
+@contextlib.contextmanager
+def open_backend(config: Config, *, provider: str | None = None) -> Iterator[Backend]:
+    """Yield the backend for `config` (or `provider`, overriding scm.provider); clean up afterwards."""
+    chosen = provider or config.scm.provider
+    if chosen == "files":
+        from updater.scm.files import FilesBackend
+
+        yield FilesBackend(config.root)
+    elif chosen == "git":
+        from updater.scm.git import GitBackend
+
+        with GitBackend(remote_url(config)) as backend:
+            yield backend
+    elif chosen == "github":
+        # Engineer E's module; imported by name so that this factory type-checks without it.
+        open_github = importlib.import_module("updater.scm.github").open_github
+        repository = config.scm.repository or os.environ.get("GITHUB_REPOSITORY")
+        if not repository:
+            raise InputError(f"{config.path}: scm.provider github needs scm.repository: owner/name")
+        base_url = getattr(config.scm, "github_url", None) or os.environ.get("GITHUB_API_URL")
+        yield open_github(repository, base_url=base_url)
+    else:
+        raise InputError(f"{config.path}: unknown scm.provider {chosen!r}: use github, git or files")
