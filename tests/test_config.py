@@ -145,8 +145,10 @@ def test_targets_overrides_and_digest(tmp_path: Path) -> None:
             """\
             version: 1
             environments:
-              staging: {tag: {strategy: newest, include: "^stage-", exclude: ["-rc", "-dirty$"], wait: 10m}}
-              production: {tag: {strategy: semver, range: ">=1.2,<2", wait: 2.5}}
+              staging:
+                branch: staging
+                tag: {strategy: newest, include: "^stage-", exclude: ["-rc", "-dirty$"], wait: 10m}
+              production: {branch: main, tag: {strategy: semver, range: ">=1.2,<2", wait: 2.5}}
             apps:
               api:
                 image: {staging: r.example/api-stage, production: r.example/api}
@@ -175,10 +177,10 @@ def test_targets_overrides_and_digest(tmp_path: Path) -> None:
     files = ("charts/api/values.yaml", "charts/api/values-common.yaml")
     keys = ("image.tag", 'sidecars[0]."image.tag"')
     assert api.targets["staging"] == tuple(
-        Target(file, key=key, digest_key="image.digest", line=9) for key in keys for file in files
+        Target(file, key=key, digest_key="image.digest", line=11) for key in keys for file in files
     )
     assert api.targets["production"] == tuple(
-        Target(file, marker="api-prod", document=1, digest_key="image.digest", line=14) for file in files
+        Target(file, marker="api-prod", document=1, digest_key="image.digest", line=16) for file in files
     )
     assert api.tag == {
         "staging": TagPolicy(kind="numerical", include="^build-(\\d+)$"),
@@ -188,12 +190,12 @@ def test_targets_overrides_and_digest(tmp_path: Path) -> None:
     worker = config.apps["worker"]
     assert worker.targets == {
         "staging": (
-            Target("deploy/stage.yaml", marker="ns:policy", line=21),
-            Target("deploy/shared.yaml", key="worker.tag", document=2, line=22),
+            Target("deploy/stage.yaml", marker="ns:policy", line=23),
+            Target("deploy/shared.yaml", key="worker.tag", document=2, line=24),
         ),
         "production": (
-            Target("deploy/all.yaml", image="r.example/worker", digest_key="w.digest", line=20),
-            Target("deploy/shared.yaml", key="worker.tag", document=2, line=22),
+            Target("deploy/all.yaml", image="r.example/worker", digest_key="w.digest", line=22),
+            Target("deploy/shared.yaml", key="worker.tag", document=2, line=24),
         ),
     }
     assert worker.record_digest and worker.tag == {}
@@ -230,14 +232,14 @@ def test_anchors_and_merge_keys(tmp_path: Path) -> None:
             """\
             version: 1
             environments:
-              staging: &env {mode: pull-request, branch: main}
-              production: {<<: *env, mode: auto-merge}
+              staging: &env {mode: pull-request, branch: main, frozen: true}
+              production: {<<: *env, mode: auto-merge, branch: prod}
             apps: {a: {image: r/a, values: a.yaml}}
             """,
         )
     )
     production = config.environments["production"]
-    assert (production.mode, production.branch) == ("auto-merge", "main")
+    assert (production.mode, production.branch, production.frozen) == ("auto-merge", "prod", True)
 
 
 def test_config_error_is_an_input_error(tmp_path: Path) -> None:

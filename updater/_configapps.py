@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from updater._configload import Loaded, Path_
+from updater._configload import Loaded, Path_, dotted
 from updater.config import (
     App,
     Environment,
@@ -26,15 +26,30 @@ from updater.config import (
     check_key_path,
     tag_policy,
 )
+from updater.keypath import format_key_path, parse_key_path
 
 _LOCATOR_KEYS = ("key", "image-locator", "marker", "targets")
 File = tuple[str, Path_]  # normalised file and the config node naming it
 
 
+Located = tuple[Target, Path_]  # a target and the config node of its locator
+# (branch, file, document, locator) -> the app and config node that writes it; see `build_app`
+Claims = dict[tuple[str | None, str, int | None, str], tuple[str, Path_]]  # -> (environment, node)
+
+
 def build_app(
-    loaded: Loaded, root: Path, environments: dict[str, Environment], name: str, spec: dict[str, Any]
+    loaded: Loaded,
+    root: Path,
+    environments: dict[str, Environment],
+    name: str,
+    spec: dict[str, Any],
+    claims: Claims,
 ) -> App:
-    """Return the app `name` of the config, or raise a ConfigError at the offending node."""
+    """Return the app `name` of the config, or raise a ConfigError at the offending node.
+
+    `claims` collects every (branch, file, document, locator) written so far: two apps (or two
+    environments on one branch) writing the same value would overwrite each other on every run.
+    """
     base: Path_ = ("apps", name)
     known = list(environments)
     files = _values(loaded, root, base, spec.get("values"), known)
@@ -53,8 +68,10 @@ def build_app(
         found = _targets(
             loaded, root, env, source, source_path, spec, files.get(env, []), images.get(env), document
         )
+        for target, path in found:
+            _claim(loaded, claims, environments[env], target, path)
         if found:
-            targets[env] = tuple(found)
+            targets[env] = tuple(target for target, _ in found)
     if not targets:
         raise loaded.error(base, "no files to write; add values: PATH (or one per environment) or targets")
     for env, env_targets in targets.items():
@@ -70,6 +87,27 @@ def build_app(
             tags[env] = tag_policy(loaded, (*base, "tag"), spec["tag"])
     record = bool(spec.get("digest")) or any(t.digest_key for ts in targets.values() for t in ts)
     return App(name, images, targets, tags, record, loaded.mark(base).line)
+
+
+def _claim(loaded: Loaded, claims: Claims, env: Environment, target: Target, path: Path_) -> None:
+    """Record that `target` is written in `env`, refusing a value another app or environment writes."""
+    if target.key is not None:
+        locator = "key " + format_key_path(parse_key_path(target.key))
+    elif target.marker is not None:
+        locator = f"marker {target.marker}"
+    else:
+        locator = f"image {target.image}"
+    claim = (env.branch, target.file, target.document, locator)
+    if claim in claims and claims[claim] != (env.name, path):
+        other_env, other_path = claims[claim]
+        branch = f"branch {env.branch}" if env.branch else "the default branch"
+        message = (
+            f"{target.file} ({locator}) on {branch} is already written by {dotted(other_path)} "
+            f"(line {loaded.mark(other_path).line}, environment {other_env}); "
+            "each value holds one tag: point to another key, file or branch"
+        )
+        raise loaded.error(path, message, at_value=True)
+    claims[claim] = (env.name, path)
 
 
 def _values(loaded: Loaded, root: Path, base: Path_, raw: Any, known: list[str]) -> dict[str, list[File]]:
@@ -126,34 +164,33 @@ def _targets(
     files: list[File],
     image: str | None,
     document: int | None,
-) -> list[Target]:
+) -> list[Located]:
     """Return the targets of one environment from `source` (the app, or its override for `env`)."""
     digest = app.get("digest")
     digest_key = digest if isinstance(digest, str) else None
     if digest_key is not None:
         check_key_path(loaded, (*source_path[:2], "digest"), digest_key)
-    out: list[Target] = []
     if not any(key in source for key in _LOCATOR_KEYS):
-        line = loaded.mark((*source_path, "values")).line
         return [
-            Target(file, image=image, document=document, digest_key=digest_key, line=line)
-            for file, _ in files
+            (Target(file, image=image, document=document, digest_key=digest_key, line=file_path_line), path)
+            for file, path in files
+            for file_path_line in [loaded.value_marks[path].line]
         ]
+    out: list[Located] = []
     for config_key, field in (("key", "key"), ("image-locator", "image"), ("marker", "marker")):
         raw = source.get(config_key)
         if raw is None:
             continue
-        items = [((*source_path, config_key), raw)] if not isinstance(raw, list) else []
-        items += (
-            [((*source_path, config_key, i), item) for i, item in enumerate(raw)]
-            if isinstance(raw, list)
-            else []
-        )
+        if isinstance(raw, list):
+            items = [((*source_path, config_key, i), item) for i, item in enumerate(raw)]
+        else:
+            items = [((*source_path, config_key), raw)]
         for path, value in items:
             locator = _locator(loaded, path, field, value, image)
             line = loaded.value_marks[path].line
             for file, _ in files:
-                out.append(Target(file, document=document, digest_key=digest_key, line=line, **locator))
+                target = Target(file, document=document, digest_key=digest_key, line=line, **locator)
+                out.append((target, path))
     for index, item in enumerate(source.get("targets", [])):
         out += _explicit_target(
             loaded, root, env, (*source_path, "targets", index), item, files, image, document
@@ -166,7 +203,9 @@ def _locator(loaded: Loaded, path: Path_, field: str, value: str | bool, image: 
     if value is True:
         return {field: image}  # the app's own image; its absence is reported as "no image for environment"
     assert isinstance(value, str)
-    if field == "key":
+    if field == "image":
+        _check_image(loaded, path, value)
+    elif field == "key":
         check_key_path(loaded, path, value)
     elif field == "marker" and not re.fullmatch(r"[^\s#]+", value):
         message = f'"{value}" is not a marker name; use the NAME of "# updater: NAME"'
@@ -183,7 +222,7 @@ def _explicit_target(
     files: list[File],
     image: str | None,
     document: int | None,
-) -> list[Target]:
+) -> list[Located]:
     """Return the targets one `targets:` entry gives in `env` (none if it is for other environments)."""
     envs = item.get("env")
     if envs is not None:
@@ -216,7 +255,11 @@ def _explicit_target(
         raise loaded.error(path, f'no file for environment "{env}"; add file: PATH or values.{env}')
     line = loaded.mark(path).line
     doc = item.get("document", document)
-    return [Target(file, document=doc, digest_key=digest_key, line=line, **locator) for file in target_files]
+    where = (*path, field)
+    return [
+        (Target(file, document=doc, digest_key=digest_key, line=line, **locator), where)
+        for file in target_files
+    ]
 
 
 def _known(loaded: Loaded) -> list[str]:

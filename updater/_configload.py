@@ -78,7 +78,8 @@ def compose(file: str, text: str) -> Node | None:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        parts = [str(part) for part in (exc.context, exc.problem) if part] or ["invalid YAML"]
+        problem = " ".join(", ".join(parts).split())
         raise ConfigError(f"{where}: YAML syntax error: {problem}; fix the YAML syntax") from None
     return node
 
@@ -181,7 +182,8 @@ def _check_scalar(loaded: Loaded, node: Node, spec: Scalar, path: Path_) -> Any:
         close = difflib.get_close_matches(str(value), [str(choice) for choice in spec.enum], n=1)
         raise loaded.error(path, message + (f'; did you mean "{close[0]}"?' if close else ""), at_value=True)
     if spec.pattern and not re.search(spec.pattern, value):
-        raise loaded.error(path, f"{_describe(node)} is not valid; {spec.description}", at_value=True)
+        expected = spec.description.rstrip(".")
+        raise loaded.error(path, f"{_describe(node)} is not valid; expected {expected}", at_value=True)
     if spec.minimum is not None and value < spec.minimum:
         raise loaded.error(path, f"{value} is below the minimum {spec.minimum:g}", at_value=True)
     return value
@@ -189,7 +191,7 @@ def _check_scalar(loaded: Loaded, node: Node, spec: Scalar, path: Path_) -> Any:
 
 def _check_list(loaded: Loaded, node: Node, spec: ListOf, path: Path_) -> list[Any]:
     if len(node.value) < spec.min_items:
-        raise loaded.error(path, "the list is empty; give at least one item or remove the key", at_value=True)
+        raise loaded.error(path, "the list is empty; give at least one item", at_value=True)
     items = []
     for index, item in enumerate(node.value):
         item_path: Path_ = (*path, index)
@@ -228,7 +230,7 @@ def _check_mapping(loaded: Loaded, node: Node, spec: MapOf | Obj, path: Path_) -
         loaded.marks[key_path] = _mark(key)
     if isinstance(spec, MapOf):
         if len(entries) < spec.min_items:
-            raise loaded.error(path, "the mapping is empty; add at least one entry or remove the key")
+            raise loaded.error(path, "the mapping is empty; add at least one entry")
         out = {}
         for key, value in entries:
             if spec.key_pattern and not re.search(spec.key_pattern, key.value):

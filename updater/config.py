@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from updater._configload import Loaded, Path_
 
 CONFIG_NAME = ".updater.yaml"
-TAG_VARIABLES = frozenset({"sha", "app", "env", "branch", "run"})
 
 
 class ConfigError(InputError):
@@ -159,7 +158,9 @@ def load(path: Path) -> Config:
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory; pass the path of the .updater.yaml file") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
+        before = exc.object[: exc.start]
+        line, column = before.count(b"\n") + 1, exc.start - before.rfind(b"\n")
+        raise ConfigError(f"{path}:{line}:{column}: not UTF-8; save the file as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     return _build(path, _configload.load_data(str(path), text, config_schema.CONFIG))
@@ -172,8 +173,9 @@ def _build(path: Path, loaded: Loaded) -> Config:
     root = Path(os.path.abspath(path)).parent.resolve()
     scm = _scm(loaded, data.get("scm") or {})
     environments = _environments(loaded, data["environments"])
+    claims: _configapps.Claims = {}
     apps = {
-        name: _configapps.build_app(loaded, root, environments, name, spec)
+        name: _configapps.build_app(loaded, root, environments, name, spec, claims)
         for name, spec in data["apps"].items()
     }
     registry = data.get("registry") or {}
@@ -273,7 +275,7 @@ def tag_policy(loaded: Loaded, path: Path_, data: str | dict[str, Any] | None) -
     if data is None:
         return TagPolicy()
     if isinstance(data, str):
-        check_template(loaded, path, data, TAG_VARIABLES)
+        check_tag_template(loaded, path, data)
         return TagPolicy(template=data)
     kind = data.get("strategy") or _implied_strategy(loaded, path, data)
     needs = {"template": "template", "digest": "tag", "semver": "range"}
@@ -283,19 +285,16 @@ def tag_policy(loaded: Loaded, path: Path_, data: str | dict[str, Any] | None) -
     if kind == "template" and "template" not in data:
         raise loaded.error(path, 'strategy template needs a "template" key, e.g. template: "{sha:7}"')
     if "template" in data:
-        check_template(loaded, (*path, "template"), data["template"], TAG_VARIABLES)
+        check_tag_template(loaded, (*path, "template"), data["template"])
     exclude = data.get("exclude", ())
     exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
     for index, pattern in enumerate(exclude):
         _check_regex(loaded, (*path, "exclude", index) if "exclude" in data else path, pattern)
     include = data.get("include")
     if include is not None:
-        groups = _check_regex(loaded, (*path, "include"), include)
-        if kind in ("alphabetical", "numerical") and groups < 1:
-            message = f"strategy {kind} orders tags by the first capture group; add one, e.g. ^v(\\d+)$"
-            raise loaded.error((*path, "include"), message, at_value=True)
-    elif kind in ("alphabetical", "numerical"):
-        raise loaded.error(path, f"strategy {kind} needs include: a regex with a capture group")
+        _check_regex(loaded, (*path, "include"), include)
+    if "range" in data:
+        _check_range(loaded, (*path, "range"), data["range"])
     wait = data.get("wait", 0)
     if isinstance(wait, str):
         unit = wait[-1] if wait[-1] in _DURATION else "s"
@@ -335,18 +334,48 @@ def _check_regex(loaded: Loaded, path: Path_, pattern: str) -> int:
         ) from None
 
 
-def check_template(loaded: Loaded, path: Path_, text: str, variables: frozenset[str] | None = None) -> None:
-    """Raise a ConfigError unless `text` is a valid {placeholder} template (of `variables`, if given)."""
+def check_template(loaded: Loaded, path: Path_, text: str) -> None:
+    """Raise a ConfigError unless `text` is a valid {placeholder} template (balanced braces, names)."""
     try:
         fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
     except ValueError as exc:
         message = f"invalid template {text!r}: {exc}; write {{name}}, and {{{{ }}}} for literal braces"
         raise loaded.error(path, message, at_value=True) from None
     for name in fields:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or (variables and name not in variables):
-            allowed = ", ".join("{" + v + "}" for v in sorted(variables or ()))
-            hint = f"use one of {allowed} ({{sha:7}} shortens the SHA)" if variables else "use {name}"
-            raise loaded.error(path, f"unknown placeholder {{{name}}} in {text!r}; {hint}", at_value=True)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            message = f"invalid placeholder {{{name}}} in {text!r}; write {{name}} with a plain name"
+            raise loaded.error(path, message, at_value=True)
+
+
+_TAG_FIELD = re.compile(r"\{([^{}]*)\}")
+_TAG_TEXT = re.compile(r"^[A-Za-z0-9_.*-]{1,128}$")
+
+
+def check_tag_template(loaded: Loaded, path: Path_, text: str) -> None:
+    """Raise a ConfigError unless `text` renders to a valid tag ({sha}, {sha:N}, {app}, ..., `*`)."""
+    from updater.resolve import TemplateVars
+
+    names = list(TemplateVars.__dataclass_fields__)
+    allowed = ", ".join("{" + name + "}" for name in names)
+    for field_text in _TAG_FIELD.findall(text):
+        name, _, width = field_text.partition(":")
+        if name not in names or (width and (name != "sha" or not width.isdigit())):
+            message = f"unknown placeholder {{{field_text}}} in {text!r}; use {allowed} or {{sha:N}}"
+            raise loaded.error(path, message, at_value=True)
+    if not _TAG_TEXT.match(_TAG_FIELD.sub("x", text)):
+        message = (
+            f"{text!r} cannot make a valid tag; use letters, digits, '_', '.', '-', '*' and placeholders"
+        )
+        raise loaded.error(path, message, at_value=True)
+
+
+def _check_range(loaded: Loaded, path: Path_, text: str) -> None:
+    from updater.semver import parse_range
+
+    try:
+        parse_range(text)
+    except InputError as exc:
+        raise loaded.error(path, exc.message, at_value=True) from None
 
 
 def check_key_path(loaded: Loaded, path: Path_, text: str) -> None:

@@ -93,7 +93,10 @@ TAG_POLICY = Obj(
         "exclude": _one_or_many("Regular expression(s) of tags to ignore."),
         "range": _string("For strategy semver: the version range, e.g. '>=1.2,<2'."),
         "wait": OneOf(
-            (Scalar("number", minimum=0), _string("", pattern=DURATION_PATTERN)),
+            (
+                Scalar("number", minimum=0),
+                _string("a duration such as 30s, 10m or 1h", pattern=DURATION_PATTERN),
+            ),
             "How long to wait for the tag to appear: seconds, or 30s / 10m / 1h.",
         ),
     },
@@ -194,7 +197,8 @@ CONFIG = Obj(
                 "api": _string("Registry API (default auto).", enum=REGISTRY_APIS),
                 "insecure": ListOf(_string(""), "Registry hosts reached over plain HTTP."),
                 "platform": _string(
-                    "Platform of multi-arch images, e.g. linux/amd64.", pattern=r"^[\w.-]+/[\w.-]+"
+                    "Platform of multi-arch images, e.g. linux/amd64.",
+                    pattern=r"^[\w.-]+/[\w.-]+(/[\w.-]+)?$",
                 ),
             },
             "Container registry settings.",
