@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,16 @@ def test_validate_without_config(tmp_path: Path) -> None:
         f"updater: error: {root}: no .updater.yaml up to the repository root {root}; "
         "create one at the root (updater config schema describes it) or pass --config PATH\n"
     )
+
+
+def test_importing_the_model_and_printing_the_schema_load_no_yaml_parser() -> None:
+    """D's commands import updater.config at start-up: ruamel must wait until a config is loaded."""
+    code = (
+        "import sys\n"
+        "import updater.config, updater.config_schema, updater.commands.config\n"
+        "from updater.cli import main\n"
+        "main(['config', 'schema'])\n"
+        "print('LOADED=' + ','.join(sorted(m for m in sys.modules if m.startswith('ruamel'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "LOADED="

@@ -7,6 +7,7 @@ only, and this module only from inside `updater.config.load`, so `updater --help
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,10 +72,16 @@ def _mark(node: Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+@functools.cache
+def _yaml() -> YAML:
+    """Return the pure-Python YAML 1.2 loader: libyaml (1.1) would read `[localhost:5000]` differently."""
+    return YAML(typ="safe", pure=True)
+
+
 def compose(file: str, text: str) -> Node | None:
     """Return the YAML node tree of `text`; a syntax error becomes a ConfigError at its position."""
     try:
-        node: Node | None = YAML(typ="safe", pure=True).compose(text)
+        node: Node | None = _yaml().compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
@@ -103,8 +110,7 @@ def _scalar_value(node: Node) -> Any:
     kind = _scalar_kind(node)
     if kind == "string":
         return node.value
-    constructor = YAML(typ="safe", pure=True).constructor
-    return constructor.construct_object(node, deep=True)
+    return _yaml().constructor.construct_object(node, deep=True)
 
 
 def _describe(node: Node) -> str:
