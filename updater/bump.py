@@ -218,7 +218,9 @@ class _Editor:
                         text, more = set_value(text, digest_at, value.digest, source=target.file, create=True)
                         changes = changes + more
                 except YamlEditError as exc:
-                    raise InputError(f"{where}: app {item.app!r} ({self.env}): {exc.message}") from exc
+                    # The editor's hint about `updater set --create` does not apply to a config target.
+                    reason = exc.message.replace(" (or pass --create to add it)", "")
+                    raise InputError(f"{where}: app {item.app!r} ({self.env}): {reason}") from exc
                 if old is None and changes:
                     old = changes[0].old
                 if any(change.changed for change in changes):
