@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,7 +75,7 @@ def test_bump_arguments_for_several_apps() -> None:
     argv = action.cli_arguments(inputs, sha="f" * 40)
     assert argv == [
         "bump", "--env", "staging", "--app", "api", "--app", "worker", "--app", "jobs",
-        "--sha", "f" * 40, "--wait", "5m", "--mode", "pull-request", "--dry-run", "--json",
+        "--sha", "f" * 40, "--wait", "5m", "--dry-run", "--json",
     ]  # fmt: skip
 
 
@@ -92,15 +93,13 @@ def test_all_apps_and_strategy_flags() -> None:
 
 
 def test_promote_rollback_status_arguments() -> None:
-    promote = action.read_inputs(inputs_env(command="promote", **{"from": "staging", "to": "production"}))
-    assert action.cli_arguments(promote, None) == [
-        "promote",
-        "--from",
-        "staging",
-        "--to",
-        "production",
-        "--json",
-    ]
+    promote = action.read_inputs(
+        inputs_env(command="promote", apps="all", **{"from": "staging", "to": "prod"})
+    )
+    assert action.cli_arguments(promote, None) == ["promote", "--from", "staging", "--to", "prod", "--json"]
+    # --from defaults to the config's promote-from; `env` stands in for `to`.
+    promote = action.read_inputs(inputs_env(command="promote", env="prod", apps="api"))
+    assert action.cli_arguments(promote, None) == ["promote", "--to", "prod", "--app", "api", "--json"]
     rollback = action.read_inputs(inputs_env(command="rollback", env="prod", apps="api", steps="2"))
     assert action.cli_arguments(rollback, None) == [
         "rollback",
@@ -116,12 +115,61 @@ def test_promote_rollback_status_arguments() -> None:
     assert action.cli_arguments(status, None) == ["--debug", "--retry-budget", "5", "status", "--json"]
 
 
+EVERYTHING = {
+    "bump": {"env": "s", "apps": "a b", "sha": "abc", "tag": "t", "strategy": "semver", "template": "x-{sha}",
+             "include": "^v", "exclude": "rc", "range": "^1", "wait": "5m", "config": "c.yaml",
+             "dry-run": "true", "allow-downgrade": "true", "debug": "true", "retry-budget": "3"},
+    "promote": {"from": "s", "to": "p", "apps": "a b", "config": "c.yaml", "dry-run": "true"},
+    "rollback": {"env": "p", "apps": "a", "rollback-to": "v1", "config": "c.yaml", "dry-run": "true"},
+    "status": {"env": "p", "config": "c.yaml"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", action.COMMANDS)
+def test_every_flag_the_action_passes_exists_in_the_cli(command: str) -> None:
+    argv = action.cli_arguments(
+        action.read_inputs(inputs_env(command=command, **EVERYTHING[command])), "f" * 40
+    )
+    at = argv.index(command)
+    helps = {
+        "": subprocess.run(
+            [sys.executable, "-m", "updater", "--help"], capture_output=True, text=True
+        ).stdout,
+        command: subprocess.run(
+            [sys.executable, "-m", "updater", command, "--help"], capture_output=True, text=True
+        ).stdout,
+    }
+    for position, arg in enumerate(argv):
+        if arg.startswith("--"):
+            text = helps[command if position > at else ""]
+            assert re.search(rf"(^|[\s,]){re.escape(arg)}\b", text, re.M), f"updater {command}: no {arg}"
+    rollback_steps = action.cli_arguments(
+        action.read_inputs(inputs_env(command="rollback", env="p", apps="a", steps="2")), None
+    )
+    assert "--steps" in rollback_steps
+
+
+def test_status_summary_lists_rows() -> None:
+    result = {"command": "status", "rows": [
+        {"app": "api", "env": "prod", "image": "r/api", "tag": "v1", "newest": "v2", "behind": True,
+         "error": None},
+        {"app": "web", "env": "prod", "image": "r/web", "tag": "v3", "newest": None, "behind": False,
+         "error": "registry down"},
+    ]}  # fmt: skip
+    text = ci.summary(result)
+    assert "| App | Env | Tag | Newest | Behind |" in text
+    assert "| `api` | `prod` | `v1` | `v2` | yes |" in text
+    assert "| `web` | `prod` | `v3` | — | error: registry down |" in text
+    assert ci.outputs(result)["changed"] == "false"
+
+
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
         ({"command": "deploy", "env": "x"}, "input 'command': 'deploy' is not one of"),
         ({"env": ""}, "command 'bump' needs the input 'env'"),
-        ({"command": "promote", "from": "staging"}, "needs the inputs 'from' and 'to'"),
+        ({"command": "promote", "from": "staging"}, "needs the input 'to'"),
+        ({"command": "status", "apps": "api"}, "leave the input 'apps' empty"),
         ({"command": "rollback", "env": "p", "apps": "a b"}, "exactly one app"),
         ({"env": "s", "dry-run": "maybe"}, "input 'dry-run': expected true or false"),
     ],

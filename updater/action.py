@@ -26,7 +26,7 @@ COMMANDS = ("bump", "promote", "rollback", "status")
 INPUTS = (
     "command", "env", "from", "to", "apps", "all", "sha", "tag",
     "strategy", "template", "include", "exclude", "range", "wait",
-    "rollback-to", "steps", "config", "mode", "token", "github-url",
+    "rollback-to", "steps", "config", "token", "github-url",
     "google-credentials", "docker-config", "dry-run", "allow-downgrade", "debug", "retry-budget",
 )  # fmt: skip
 _TRUE = ("true", "yes", "1", "on")
@@ -84,14 +84,18 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
     if everything:
         apps = []
     if command == "promote":
-        source, target = inputs.get("from", ""), inputs.get("to", "") or inputs.get("env", "")
-        if not source or not target:
-            raise ActionInputError("command 'promote' needs the inputs 'from' and 'to' (environment names)")
-        argv += ["--from", source, "--to", target]
+        # --from defaults to the target's promote-from in the config; --app defaults to every app.
+        target = inputs.get("to", "") or inputs.get("env", "")
+        if not target:
+            raise ActionInputError("command 'promote' needs the input 'to' (the environment to write)")
+        _option(argv, "--from", inputs.get("from", ""))
+        argv += ["--to", target]
     elif inputs.get("env"):
         argv += ["--env", inputs["env"]]
     elif command != "status":
         raise ActionInputError(f"command '{command}' needs the input 'env' (the environment to update)")
+    if command == "status" and (apps or everything):
+        raise ActionInputError("command 'status' shows every app: leave the input 'apps' empty")
     if command == "rollback":
         if len(apps) != 1:
             raise ActionInputError("command 'rollback' needs exactly one app in the input 'apps'")
@@ -101,9 +105,9 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
         _option(argv, "--steps", inputs.get("steps", ""))
     for app in apps:
         argv += ["--app", app]
-    if everything and command in ("bump", "promote"):
-        argv.append("--all")
     if command == "bump":
+        if everything:
+            argv.append("--all")
         _option(argv, "--sha", inputs.get("sha", "") or (sha or ""))
         _option(argv, "--tag", inputs.get("tag", ""))
         _option(argv, "--strategy", inputs.get("strategy", ""))
@@ -115,10 +119,8 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
         _option(argv, "--wait", inputs.get("wait", ""))
         if _flag(inputs, "allow-downgrade"):
             argv.append("--allow-downgrade")
-    if command != "status":
-        _option(argv, "--mode", inputs.get("mode", ""))
-        if _flag(inputs, "dry-run"):
-            argv.append("--dry-run")
+    if command != "status" and _flag(inputs, "dry-run"):
+        argv.append("--dry-run")
     _option(argv, "--config", inputs.get("config", ""))
     argv.append("--json")
     return argv

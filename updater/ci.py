@@ -110,7 +110,18 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
     command = _text(result.get("command")) or "updater"
     apps = _apps(result)
     lines = [f"### updater {command}", ""]
-    if not apps:
+    rows = result.get("rows")
+    if isinstance(rows, list):  # status: one row per app and environment
+        lines += ["| App | Env | Tag | Newest | Behind |", "| --- | --- | --- | --- | --- |"]
+        for row in (r for r in rows if isinstance(r, Mapping)):
+            behind = (
+                "yes"
+                if row.get("behind")
+                else ("error: " + _text(row["error"]) if row.get("error") else "no")
+            )
+            cells = [_cell(row.get(k)) for k in ("app", "env", "tag", "newest")]
+            lines.append(f"| {' | '.join(cells)} | {behind.replace('|', chr(92) + '|')} |")
+    elif not apps:
         lines.append("No app matched." if result.get("changed") is not None else "Nothing to report.")
     else:
         pr_url, pr_number = result.get("pr_url"), result.get("pr_number")

@@ -28,8 +28,12 @@ case "${PARAM_COMMAND:-bump}" in
     args+=(--env "$PARAM_ENV")
     ;;
   promote)
-    args+=(--from "${PARAM_FROM:?the promote command needs the from parameter}")
-    args+=(--to "${PARAM_TO:?the promote command needs the to parameter}")
+    if [ -z "${PARAM_TO:-}" ]; then
+      echo "updater: error: the promote command needs the to parameter (the environment to write)" >&2
+      exit 2
+    fi
+    if [ -n "${PARAM_FROM:-}" ]; then args+=(--from "$PARAM_FROM"); fi
+    args+=(--to "$PARAM_TO")
     ;;
   *)
     echo "updater: error: unknown command '${PARAM_COMMAND}' (use bump or promote)" >&2
@@ -40,7 +44,8 @@ esac
 # No here-string: CircleCI reads a double "less than" as the start of its parameter syntax.
 read -r -a apps < <(printf '%s' "${PARAM_APPS:-}" | tr ',\n' '  '; echo)
 if [ "${#apps[@]}" -eq 1 ] && { [ "${apps[0]}" = "all" ] || [ "${apps[0]}" = "*" ]; }; then
-  args+=(--all)
+  # Every app: bump says so with --all; promote does it when no --app is given.
+  if [ "${PARAM_COMMAND:-bump}" = "bump" ]; then args+=(--all); fi
 else
   for app in "${apps[@]}"; do
     args+=(--app "$app")
@@ -55,7 +60,6 @@ if [ "${PARAM_COMMAND:-bump}" = "bump" ]; then
   if [ -n "${PARAM_TEMPLATE:-}" ]; then args+=(--template "$PARAM_TEMPLATE"); fi
   if [ -n "${PARAM_WAIT:-}" ]; then args+=(--wait "$PARAM_WAIT"); fi
 fi
-if [ -n "${PARAM_MODE:-}" ]; then args+=(--mode "$PARAM_MODE"); fi
 if [ "${PARAM_DRY_RUN:-false}" = "true" ] || [ "${PARAM_DRY_RUN:-}" = "1" ]; then args+=(--dry-run); fi
 if [ -n "${PARAM_CONFIG:-}" ]; then args+=(--config "$PARAM_CONFIG"); fi
 args+=(--json)

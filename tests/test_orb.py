@@ -1,0 +1,204 @@
+"""The CircleCI orb: packed file up to date, its shape, and its bump command run as CircleCI runs it.
+
+CircleCI expands `<< parameters.NAME >>` in the packed orb's command, then runs each `run` step with
+`/bin/bash -eo pipefail` and the step's `environment`; CIRCLE_SHA1, CIRCLE_BUILD_URL and BASH_ENV come
+from the job. The run here does the same against Debian's real docker-registry and a real git remote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from test_action_e2e import SHA, Pushed, docker_config_json, make_gitops, pushed  # noqa: F401 (fixture)
+
+from testing.gitrepo import git
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "orb" / "src"
+PACKED = ROOT / "orb" / "orb.yml"
+BUILD_URL = "https://circleci.com/gh/acme/monorepo/977"
+PARAMETER = re.compile(r"<<\s*parameters\.([A-Za-z0-9_-]+)\s*>>")
+
+
+def load(text: str) -> Any:
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def pack(src: Path, out: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "pack_orb.py"), str(src), str(out), *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_packed_orb_is_up_to_date() -> None:
+    result = pack(SRC, PACKED, "--check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_notices_a_stale_orb(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(SRC, src)
+    out = tmp_path / "orb.yml"
+    assert pack(src, out).returncode == 0
+    assert out.read_text() == PACKED.read_text()
+    script = src / "scripts" / "updater.sh"
+    script.write_text(script.read_text() + "echo changed\n")
+    stale = pack(src, out, "--check")
+    assert stale.returncode == 1 and "out of date" in stale.stderr
+
+
+def test_pack_refuses_an_include_outside_the_source(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(SRC, src)
+    (src / "commands" / "evil.yml").write_text(
+        "steps:\n  - run:\n      command: <<include(../../etc/passwd)>>\n"
+    )
+    result = pack(src, tmp_path / "orb.yml")
+    assert result.returncode == 2 and "is not a file under" in result.stderr
+
+
+def test_orb_shape() -> None:
+    orb = load(PACKED.read_text())
+    assert set(orb["commands"]) == {"bump", "promote"}
+    assert set(orb["jobs"]) == {"bump"} and set(orb["executors"]) == {"default"}
+    assert orb["jobs"]["bump"]["executor"]["name"] == "default"
+    assert orb["examples"] and all("usage" in example for example in orb["examples"].values())
+    for name, command in orb["commands"].items():
+        params = command["parameters"]
+        for secret in ("github-token", "google-credentials", "docker-config"):
+            assert params[secret]["type"] == "env_var_name", (name, secret)
+        (step,) = command["steps"]
+        assert step["run"]["command"] == (SRC / "scripts" / "updater.sh").read_text()
+        used = set(PARAMETER.findall(json.dumps(step)))
+        assert used == set(params), name
+    image = orb["executors"]["default"]["docker"][0]["image"]
+    assert image == "<< parameters.image >>:<< parameters.tag >>"
+
+
+def expand(node: Any, values: dict[str, Any]) -> Any:
+    """Substitute `<< parameters.X >>` the way CircleCI does (booleans become true/false)."""
+    if isinstance(node, dict):
+        return {key: expand(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [expand(value, values) for value in node]
+    if isinstance(node, str):
+
+        def value(match: re.Match[str]) -> str:
+            got = values[match.group(1)]
+            return ("true" if got else "false") if isinstance(got, bool) else str(got)
+
+        return PARAMETER.sub(value, node)
+    return node
+
+
+def run_command(
+    name: str, params: dict[str, Any], env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run the packed orb's command `name` like CircleCI: defaults, substitution, bash -eo pipefail."""
+    command = load(PACKED.read_text())["commands"][name]
+    values = {key: spec.get("default") for key, spec in command["parameters"].items()}
+    values.update(params)
+    missing = [key for key, value in values.items() if value is None]
+    assert not missing, f"required parameters not given: {missing}"
+    outputs = []
+    for step in expand(command["steps"], values):
+        run = step["run"]
+        step_env = {**env, **{key: str(value) for key, value in run.get("environment", {}).items()}}
+        proc = subprocess.run(
+            ["/bin/bash", "-eo", "pipefail", "-c", run["command"]],
+            env=step_env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        outputs.append(proc)
+        if proc.returncode != 0:
+            break
+    return outputs[-1]
+
+
+def circleci_env(tmp: Path) -> dict[str, str]:
+    bash_env = tmp / "bash_env"
+    bash_env.touch()
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CIRCLE", "UPDATER_", "INPUT_"))
+    }
+    return {
+        **base,
+        "PATH": f"{Path(sys.executable).parent}:{base.get('PATH', '/usr/bin:/bin')}",
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp),
+        "CIRCLECI": "true",
+        "CIRCLE_SHA1": SHA,
+        "CIRCLE_BUILD_URL": BUILD_URL,
+        "CIRCLE_PROJECT_USERNAME": "acme",
+        "CIRCLE_PROJECT_REPONAME": "monorepo",
+        "BASH_ENV": str(bash_env),
+    }
+
+
+def exported(bash_env: Path, *names: str) -> list[str]:
+    """Source BASH_ENV in a fresh bash (as the next step would) and return the variables' values."""
+    script = f"source {bash_env}\n" + "".join(f'printf "%s\\0" "${name}"\n' for name in names)
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
+    return out.split("\0")[:-1]
+
+
+def test_bump_command_runs_like_circleci(tmp_path: Path, pushed: Pushed) -> None:  # noqa: F811
+    remote = make_gitops(tmp_path, pushed.registry)
+    before = remote.head()
+    env = circleci_env(tmp_path)
+    # Secrets are env_var_name parameters: the project's variables, looked up by name in the step.
+    env["REGISTRY_LOGIN"] = docker_config_json(pushed.registry)
+    params = {"env": "staging", "apps": "api,worker", "docker-config": "REGISTRY_LOGIN"}
+    proc = run_command("bump", params, env, remote.work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    head = remote.head()
+    assert git("rev-list", f"{before}..{head}", cwd=remote.bare).split() == [head]
+    message = git("log", "-1", "--format=%B", head, cwd=remote.bare)
+    assert SHA in message and BUILD_URL in message  # CIRCLE_SHA1 and CIRCLE_BUILD_URL picked up
+    assert f"--sha {SHA}" in proc.stdout.splitlines()[0]
+
+    changed, tags, commit, pr_url = exported(
+        Path(env["BASH_ENV"]), "UPDATER_CHANGED", "UPDATER_TAGS", "UPDATER_COMMIT_SHA", "UPDATER_PR_URL"
+    )
+    assert (changed, commit, pr_url) == ("true", head, "")
+    assert json.loads(tags) == {"api": "stage-api-1a2b3c4", "worker": "stage-worker-1a2b3c4"}
+    assert "api     staging  stage-api-0000000     stage-api-1a2b3c4     true" in proc.stdout
+    _, password = pushed.registry.credentials or ("", "")
+    assert password not in proc.stdout + proc.stderr
+
+
+def test_bump_command_failure_fails_the_step(tmp_path: Path, pushed: Pushed) -> None:  # noqa: F811
+    remote = make_gitops(tmp_path, pushed.registry)
+    head = remote.head()
+    env = circleci_env(tmp_path)
+    env["REGISTRY_LOGIN"] = docker_config_json(pushed.registry)
+    params = {"env": "staging", "apps": "api", "sha": "e" * 40, "docker-config": "REGISTRY_LOGIN"}
+    proc = run_command("bump", params, env, remote.work)
+    assert proc.returncode in (1, 2)
+    assert proc.stderr.strip().splitlines()[-1].startswith("updater: error: ")
+    assert remote.head() == head
+    assert Path(env["BASH_ENV"]).read_text() == ""
+
+
+def test_bump_command_without_env_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run_command("bump", {"env": ""}, circleci_env(tmp_path), tmp_path)
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip()
+        == "updater: error: the bump command needs the env parameter (the environment to bump)"
+    )
