@@ -237,6 +237,10 @@ def resolve(
     missing: list[NoMatchingTag] = []
 
     def poll_once() -> Resolution | None:
+        if missing:  # a later poll: answers about tags cached by the last one may be stale
+            forget = getattr(registry, "forget", None)
+            if callable(forget):
+                forget()
         try:
             return attempt()
         except NoMatchingTag as exc:
