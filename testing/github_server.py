@@ -1,0 +1,311 @@
+"""A loopback GitHub for tests: it follows GitHub's published REST and GraphQL API for the calls
+updater makes, on top of a real bare git repository.
+
+Why: github.com cannot be reached from tests, and a mock would only echo our assumptions. This
+server runs the real PyGithub client against GitHub's semantics: a non-force ref update that is not a
+fast-forward is a 422, `createCommitOnBranch` checks `expectedHeadOid` (git's own compare-and-swap
+underneath), one open PR per head and base ("A pull request already exists"), "Reference already
+exists" on creating an existing ref, auto-merge that fires when checks pass, merges that write a real
+merge or squash commit. GraphQL requests are executed against a vendored subset of GitHub's official
+schema, and every REST response is validated against GitHub's official OpenAPI schemas before it is
+sent. It counts requests (REST and GraphQL separately) and injects faults on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import string
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from testing import github_openapi
+from testing.github_graphql import execute
+from testing.github_state import GitHubState, StateError
+
+
+@dataclass
+class Fault:
+    """Fail the next `times` requests that match `target`.
+
+    target: "graphql", "graphql:<text in the query>" (e.g. "graphql:createCommitOnBranch"), or
+    "METHOD /path" (a prefix, e.g. "POST /repos/o/r/git/refs"). `after`: process the request first,
+    then answer with the fault (the client cannot know whether its write landed).
+    """
+
+    target: str
+    status: int = 502
+    times: int = 1
+    message: str = "Server Error"
+    headers: dict[str, str] = field(default_factory=dict)
+    after: bool = False
+
+    def matches(self, method: str, path: str, body: str) -> bool:
+        if self.target == "graphql":
+            return path.endswith("/graphql")
+        if self.target.startswith("graphql:"):
+            return path.endswith("/graphql") and self.target[8:] in body
+        return f"{method} {path}".startswith(self.target)
+
+
+def secondary_rate_limit(target: str, retry_after: int = 1, times: int = 1) -> Fault:
+    """GitHub's secondary rate limit: 403 with Retry-After."""
+    msg = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+    return Fault(target, 403, times, msg, {"Retry-After": str(retry_after)})
+
+
+def primary_rate_limit(target: str, reset_in: int = 1, times: int = 1) -> Fault:
+    """GitHub's primary rate limit: 403 with x-ratelimit-remaining 0 and the reset time."""
+    headers = {
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-limit": "5000",
+        "x-ratelimit-reset": str(int(time.time()) + reset_in),
+    }
+    return Fault(target, 403, times, "API rate limit exceeded for installation ID 1.", headers)
+
+
+class GitHubServer:
+    """The server and its knobs; use `start_github` to run one."""
+
+    def __init__(self, root: Path, owner: str, name: str, files: dict[str, bytes], branch: str) -> None:
+        self.state = GitHubState(root / f"{name}.git", owner, name, files, branch)
+        self.tokens: set[str] = set()
+        self.app_id: str | None = None
+        self.app_public_key: str | None = None
+        self.installation_id = 4242
+        self.graphql_commit = True  # False: an older GHES without createCommitOnBranch
+        self.faults: list[Fault] = []
+        self.log: list[tuple[str, str, str]] = []  # (kind, method, path or GraphQL operation)
+        self.validation_errors: list[str] = []
+        self.validated = 0
+        self._lock = threading.Lock()
+        self.httpd: ThreadingHTTPServer | None = None
+
+    # --- what tests look at --------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self.httpd is not None
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    @property
+    def repo(self) -> Any:
+        return self.state.repo
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "rest": sum(1 for k, *_ in self.log if k == "rest"),
+                "graphql": sum(1 for k, *_ in self.log if k == "graphql"),
+            }
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.log.clear()
+
+    def inject(self, *faults: Fault) -> None:
+        with self._lock:
+            self.faults.extend(faults)
+
+    def read(self, branch: str, path: str) -> bytes | None:
+        oid = self.state.ref_oid(branch)
+        entry = self.state.repo.entry(oid, path) if oid else None
+        return self.state.repo.blob(entry.oid) if entry else None
+
+    # --- request plumbing ----------------------------------------------------------------------
+    def _take_fault(self, method: str, path: str, body: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.times > 0 and fault.matches(method, path, body):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def _record(self, kind: str, method: str, what: str) -> None:
+        with self._lock:
+            self.log.append((kind, method, what))
+
+
+def _operation_name(query: str) -> str:
+    fields = re.findall(
+        r"\b(createRef|updateRef|deleteRef|createCommitOnBranch|createPullRequest|"
+        r"updatePullRequest|closePullRequest|addComment|enablePullRequestAutoMerge)\(",
+        query,
+    )
+    return ("mutation " + ",".join(fields)) if fields else "query"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "GitHub.com"
+    gh: GitHubServer  # set on the subclass made per server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-ratelimit-limit", "5000")
+        self.send_header("x-ratelimit-remaining", "4999")
+        self.send_header("x-ratelimit-reset", str(int(time.time()) + 3600))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _handle(self, method: str) -> None:
+        gh = self.gh
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode() if length else ""
+        path = self.path.split("?", 1)[0]
+        is_graphql = path.endswith("/graphql")
+        gh._record("graphql" if is_graphql else "rest", method, _operation_name(raw) if is_graphql else path)
+        fault = gh._take_fault(method, path, raw)
+        if fault and not fault.after:
+            self._send(
+                fault.status,
+                {"message": fault.message, "documentation_url": "https://docs.github.com/rest"},
+                fault.headers,
+            )
+            return
+        try:
+            status, body, operation = self._dispatch(method, path, raw)
+        except StateError as exc:
+            status, body, operation = exc.status, _error(exc.message), self._operation(method, path)
+        except Exception as exc:
+            gh.validation_errors.append(f"server error on {method} {path}: {exc!r}")
+            status, body, operation = 500, {"message": f"loopback server error: {exc!r}"}, None
+        if fault:  # the write happened; the client only sees the fault
+            self._send(fault.status, {"message": fault.message}, fault.headers)
+            return
+        if operation is not None:
+            try:
+                github_openapi.validate(operation, status, body)
+                gh.validated += 1
+            except Exception as exc:
+                gh.validation_errors.append(f"{operation} {status}: {exc}".splitlines()[0][:300])
+                status, body = 500, {"message": f"response failed OpenAPI validation: {operation} {status}"}
+        self._send(status, body)
+
+    # --- routing ------------------------------------------------------------------------------
+    def _operation(self, method: str, path: str) -> str | None:
+        prefix = f"/repos/{self.gh.state.full_name}"
+        templates = {
+            f"POST {prefix}/git/trees": "POST /repos/{owner}/{repo}/git/trees",
+            f"POST {prefix}/git/commits": "POST /repos/{owner}/{repo}/git/commits",
+            f"POST {prefix}/git/refs": "POST /repos/{owner}/{repo}/git/refs",
+            f"GET {prefix}/installation": "GET /repos/{owner}/{repo}/installation",
+        }
+        key = f"{method} {path}"
+        if key in templates:
+            return templates[key]
+        patterns = [
+            (rf"PATCH {prefix}/git/refs/.+", "PATCH /repos/{owner}/{repo}/git/refs/{ref}"),
+            (rf"DELETE {prefix}/git/refs/.+", "DELETE /repos/{owner}/{repo}/git/refs/{ref}"),
+            (rf"GET {prefix}/git/blobs/\w+", "GET /repos/{owner}/{repo}/git/blobs/{file_sha}"),
+            (rf"PATCH {prefix}/issues/\d+", "PATCH /repos/{owner}/{repo}/issues/{issue_number}"),
+            (
+                rf"POST {prefix}/pulls/\d+/requested_reviewers",
+                "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+            ),
+            (rf"PUT {prefix}/pulls/\d+/merge", "PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge"),
+            (
+                r"POST /app/installations/\d+/access_tokens",
+                "POST /app/installations/{installation_id}/access_tokens",
+            ),
+        ]
+        return next((op for pattern, op in patterns if re.fullmatch(pattern, key)), None)
+
+    def _dispatch(self, method: str, path: str, raw: str) -> tuple[int, Any, str | None]:
+        gh = self.gh
+        payload = json.loads(raw) if raw else {}
+        operation = self._operation(method, path)
+        if path.startswith("/app/") or path.endswith("/installation"):
+            if not self._app_jwt_ok():
+                return 401, _error("A JSON web token could not be decoded"), None
+        elif not self._token_ok():
+            return 401, _error("Bad credentials"), None
+        if path.endswith("/graphql") and method == "POST":
+            result = execute(gh.state, payload.get("query", ""), payload.get("variables"), gh.graphql_commit)
+            return 200, result, None
+        if operation is None:
+            return 404, _error("Not Found"), None
+        from testing import github_rest
+
+        return (*github_rest.handle(gh, operation, path, payload), operation)
+
+    def _token_ok(self) -> bool:
+        auth = self.headers.get("Authorization", "")
+        scheme, _, token = auth.partition(" ")
+        return scheme.lower() in ("token", "bearer") and token in self.gh.tokens
+
+    def _app_jwt_ok(self) -> bool:
+        import jwt
+
+        auth = self.headers.get("Authorization", "")
+        if not auth.lower().startswith("bearer ") or not self.gh.app_public_key:
+            return False
+        try:
+            claims = jwt.decode(auth[7:], self.gh.app_public_key, algorithms=["RS256"])
+        except jwt.PyJWTError:
+            return False
+        return str(claims.get("iss")) == str(self.gh.app_id)
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"message": message, "documentation_url": "https://docs.github.com/rest", "status": "422"}
+
+
+def new_token() -> str:
+    """An installation-token-shaped secret (ghs_ + 36 characters), as GitHub issues them."""
+    return "ghs_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
+
+
+@contextmanager
+def start_github(
+    root: Path,
+    files: dict[str, bytes],
+    *,
+    owner: str = "acme",
+    name: str = "gitops",
+    branch: str = "main",
+    token: str | None = None,
+) -> Iterator[GitHubServer]:
+    """Run a loopback GitHub whose repository `owner/name` has `files` on `branch`; yields the server."""
+    gh = GitHubServer(root, owner, name, files, branch)
+    gh.tokens.add(token or new_token())
+    handler = type("Handler", (_Handler,), {"gh": gh})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    gh.httpd = httpd
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield gh
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)

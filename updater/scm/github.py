@@ -1,0 +1,247 @@
+"""The GitHub backend: reads through the API (no clone), writes ONE commit per run, opens PRs.
+
+PyGithub is the transport (auth, GitHub Apps, Enterprise URLs, request logging); its own retry is
+off so that `updater.retry` is the one policy. Every call is translated once, here, into `Transient`
+(worth retrying: 5xx, rate limits, connection errors), `GitHubHTTPError` (a definite answer the
+caller may handle, such as 422 "Reference already exists") or `RemoteError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from updater import redact, retry
+from updater.errors import InputError, RemoteError
+from updater.scm import _graphql as gql
+from updater.scm.base import Backend, CommitRequest, Editor, Outcome, Revision
+
+if TYPE_CHECKING:
+    from github.Requester import Requester
+
+T = TypeVar("T")
+DEFAULT_API = "https://api.github.com"
+
+
+class GitHubHTTPError(Exception):
+    """A definite, non-retryable answer from GitHub (REST status, or GraphQL error type)."""
+
+    def __init__(self, status: int | str, message: str) -> None:
+        super().__init__(f"{status} {message}")
+        self.status = status
+        self.message = message
+
+
+def open_github(
+    repository: str,
+    *,
+    token: str | None = None,
+    app_id: str | None = None,
+    private_key: str | None = None,
+    installation_id: int | None = None,
+    base_url: str | None = None,
+) -> Backend:
+    """Return a backend for `owner/name` on github.com or GitHub Enterprise (`base_url`).
+
+    Auth is a token (argument or GITHUB_TOKEN) or a GitHub App (app id + private key, and the
+    installation, looked up from the repository when not given).
+    """
+    owner, sep, name = repository.partition("/")
+    if not sep or not owner or not name or "/" in name:
+        raise InputError(f"GitHub repository {repository!r} must be OWNER/NAME, e.g. acme/gitops")
+    base = (base_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
+    token = token or (None if app_id else os.environ.get("GITHUB_TOKEN"))
+    redact.register(token)
+    redact.register(private_key)
+    from github import Auth, Github
+
+    settings: dict[str, Any] = {
+        "base_url": base,
+        "retry": None,
+        "timeout": 30,
+        "seconds_between_requests": None,
+        "seconds_between_writes": None,
+    }
+    auth: Any
+    if app_id:
+        if not private_key:
+            raise InputError("a GitHub App needs its private key (--github-app-key / GITHUB_APP_PRIVATE_KEY)")
+        auth = _app_auth(app_id, private_key, installation_id, owner, name, settings)
+    elif token:
+        auth = Auth.Token(token)
+    else:
+        raise InputError("no GitHub credentials: set GITHUB_TOKEN (or --token), or a GitHub App id and key")
+    gh = Github(auth=auth, **settings)
+    if app_id:  # fetch the installation token now, under our retry policy, and mask it everywhere
+        redact.register(guarded(lambda: str(auth.token), "GitHub App installation token"))
+    return GitHubBackend(gh.requester, owner, name)
+
+
+def _app_auth(
+    app_id: str, key: str, installation: int | None, owner: str, name: str, settings: dict[str, Any]
+) -> Any:
+    """Return installation auth for a GitHub App (the installation looked up when not given)."""
+    from github import Auth, GithubIntegration
+
+    app = Auth.AppAuth(int(app_id), key)
+    if installation is None:
+        integration = GithubIntegration(auth=app, **settings)
+        installation = guarded(
+            lambda: integration.get_repo_installation(owner, name).id, "GitHub App installation"
+        )
+    return app.get_installation_auth(installation)
+
+
+def guarded(fn: Callable[[], T], what: str) -> T:
+    """Return fn() under the retry policy, translating GitHub errors; RemoteError when it gives up."""
+    try:
+        return retry.call(lambda: translate(fn, what))
+    except retry.Transient as exc:
+        raise RemoteError(f"{exc} (gave up after retries)") from None
+    except GitHubHTTPError as exc:
+        raise RemoteError(f"{what}: GitHub answered {exc.status}: {exc.message}") from None
+
+
+def translate(fn: Callable[[], T], what: str) -> T:
+    """Return fn(), turning PyGithub/requests failures into Transient or GitHubHTTPError."""
+    import requests
+    from github import GithubException
+
+    try:
+        return fn()
+    except GithubException as exc:
+        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+        message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or ""
+        status = exc.status
+        wait = _rate_limit_wait(status, headers, message)
+        if wait is not None:
+            raise retry.Transient(f"{what}: GitHub rate limit ({status}: {message})", wait) from None
+        if status >= 500:
+            raise retry.Transient(f"{what}: GitHub answered {status}") from None
+        if status == 401:
+            raise RemoteError(
+                f"{what}: GitHub rejected the credentials (401): check the token or App key"
+            ) from None
+        raise GitHubHTTPError(status, message) from None
+    except requests.RequestException as exc:
+        raise retry.Transient(f"{what}: {type(exc).__name__} talking to GitHub") from None
+
+
+def _rate_limit_wait(status: int, headers: dict[str, str], message: str) -> float | None:
+    """Seconds to wait when a 403/429 is a primary or secondary rate limit, else None."""
+    if status not in (403, 429):
+        return None
+    after = retry.parse_retry_after(headers.get("retry-after"))
+    if after is not None:
+        return after
+    if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
+        return max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
+    if "rate limit" in message.lower() or status == 429:
+        return 60.0  # GitHub's advice for a secondary limit without Retry-After
+    return None
+
+
+class GitHubBackend:
+    """`Backend` over GitHub's GraphQL API (reads, commits, PRs) and REST (Git Data, merge)."""
+
+    def __init__(self, requester: Requester, owner: str, name: str) -> None:
+        self.requester = requester
+        self.owner = owner
+        self.name = name
+        # None: not known yet; False: the server lacks createCommitOnBranch (older GHES).
+        self.graphql_commit: bool | None = None
+
+    @property
+    def repository(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    # --- transport --------------------------------------------------------------------------
+    def graphql(
+        self, query: str, variables: dict[str, Any], what: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """POST one GraphQL document; return (data, errors). Only transport failures raise."""
+        payload = {"query": query, "variables": {"owner": self.owner, "name": self.name, **variables}}
+        if query.startswith("mutation"):
+            payload["variables"] = variables
+        _, body = translate(
+            lambda: self.requester.requestJsonAndCheck("POST", self.requester.graphql_url, input=payload),
+            what,
+        )
+        if not isinstance(body, dict):
+            raise retry.Transient(f"{what}: GitHub GraphQL answered no JSON object")
+        return body.get("data") or {}, list(body.get("errors") or [])
+
+    def query(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
+        """Run a read-only query; any GraphQL error is a RemoteError (reads have no partial success)."""
+        data, errors = self.graphql(query, variables, what)
+        if errors:
+            first = errors[0]
+            if first.get("type") == "NOT_FOUND":
+                raise RemoteError(
+                    f"{what}: {first.get('message')} (is the repository {self.repository} right, and can the "
+                    "token see it?)"
+                )
+            raise RemoteError(f"{what}: GitHub GraphQL error: {first.get('message')}")
+        return data
+
+    def rest(self, verb: str, path: str, body: dict[str, Any] | None, what: str) -> Any:
+        url = f"/repos/{self.owner}/{self.name}{path}"
+        _, data = translate(lambda: self.requester.requestJsonAndCheck(verb, url, input=body), what)
+        return data
+
+    # --- Backend ----------------------------------------------------------------------------
+    def read(self, branch: str, path: str) -> bytes | None:
+        expr = f"{branch}:{path}"
+        data = guarded_query(self, gql.BLOB_QUERY, {"expr": expr}, f"read {path} on {branch}")
+        return self.blob_content(path, data["repository"].get("object"))
+
+    def blob_content(self, path: str, obj: dict[str, Any] | None) -> bytes | None:
+        """Return a Blob answer's bytes, fetching big or binary blobs over REST."""
+        if obj is None:
+            return None
+        text = obj.get("text")
+        if text is not None and not obj.get("isBinary") and not obj.get("isTruncated"):
+            return str(text).encode("utf-8")
+        return self.fetch_blob(obj["oid"], path)
+
+    def fetch_blob(self, oid: str, path: str) -> bytes:
+        data = retry_call(lambda: self.rest("GET", f"/git/blobs/{oid}", None, f"read {path}"))
+        return base64.b64decode(data["content"])
+
+    def history(self, branch: str, path: str, limit: int = 50) -> list[Revision]:
+        variables = {"ref": gql.qualified(branch), "path": path, "first": limit}
+        data = guarded_query(self, gql.HISTORY_QUERY, variables, f"history of {path}")
+        ref = data["repository"].get("ref")
+        if ref is None:
+            raise RemoteError(f"history of {path}: branch {branch!r} does not exist in {self.repository}")
+        revisions = []
+        for node in ref["target"]["history"]["nodes"]:
+            entry = node.get("file")
+            content = self.blob_content(path, {**entry["object"], "oid": entry["oid"]}) if entry else None
+            author = node.get("author") or {}
+            when = datetime.fromisoformat(str(node["committedDate"]).replace("Z", "+00:00"))
+            revisions.append(Revision(node["oid"], author.get("name") or "", when, content))
+        return revisions
+
+    def apply(self, request: CommitRequest, editor: Editor) -> Outcome:
+        from updater.scm import github_apply
+
+        return github_apply.apply(self, request, editor)
+
+
+def retry_call(fn: Callable[[], T]) -> T:
+    """retry.call, with a spent budget turned into RemoteError."""
+    try:
+        return retry.call(fn)
+    except retry.Transient as exc:
+        raise RemoteError(f"{exc} (gave up after retries)") from None
+    except GitHubHTTPError as exc:
+        raise RemoteError(f"GitHub answered {exc.status}: {exc.message}") from None
+
+
+def guarded_query(backend: GitHubBackend, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
+    return retry_call(lambda: backend.query(query, variables, what))

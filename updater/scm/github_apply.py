@@ -1,0 +1,384 @@
+"""Landing one edit on GitHub: ONE commit, a pull request per head, auto-merge.
+
+Each attempt reads the whole state it acts on in one query (branch heads, files, open PRs), runs
+the editor on it, and plans the writes from it. A lost race or a failure whose effect is unknown
+simply starts a new attempt (bounded and jittered by updater.retry): a create is never re-sent
+blindly, it is re-planned from what the new read shows already exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from updater import retry
+from updater.errors import InputError, RemoteError, UpdaterError
+from updater.scm import _graphql as gql
+from updater.scm.base import CommitRequest, Editor, Outcome, PullRequestSpec, Reader
+from updater.scm.github import GitHubBackend, GitHubHTTPError, retry_call
+
+MODES = ("commit", "pull-request", "auto-merge")
+MERGE_METHODS = ("merge", "squash", "rebase")
+
+
+class LostRace(retry.Transient):
+    """Somebody moved the branch (or created the ref/PR) between our read and our write."""
+
+
+class _NoCommitMutation(Exception):
+    """The server has no createCommitOnBranch (an older GitHub Enterprise Server)."""
+
+
+def race_policy() -> retry.Policy:
+    """The process policy with more, shorter tries: a lost race is cheap to redo and soon won."""
+    p = retry.policy()
+    return replace(p, attempts=max(p.attempts, 30), initial=min(p.initial, 0.05), maximum=min(p.maximum, 2.0))
+
+
+def apply(backend: GitHubBackend, request: CommitRequest, editor: Editor) -> Outcome:
+    """Run the editor on the branch head and land its result as one commit, PR or auto-merged PR."""
+    if request.mode not in MODES:
+        raise InputError(f"unknown mode {request.mode!r}: use one of {', '.join(MODES)}")
+    run = _Run(backend, request, editor)
+    if request.mode == "commit":
+        return _attempts(run.commit_once)
+    spec = request.pull_request
+    if spec is None:
+        raise InputError(f"mode {request.mode} needs pull request settings (head branch, title, body)")
+    if spec.merge_method not in MERGE_METHODS:
+        raise InputError(f"unknown merge method {spec.merge_method!r}: use one of {', '.join(MERGE_METHODS)}")
+    try:
+        outcome = _attempts(run.pull_request_once)
+    except UpdaterError as exc:
+        left = run.cleanup()
+        if left:
+            raise RemoteError(f"{exc.message}; {left}") from None
+        raise
+    if request.mode == "auto-merge" and run.pr is not None:
+        outcome = run.finish_merge(outcome)
+    return outcome
+
+
+def _attempts(fn: Any) -> Outcome:
+    try:
+        result: Outcome = retry.call(fn, race_policy())
+    except retry.Transient as exc:
+        raise RemoteError(f"GitHub: {exc} (gave up after retries)") from None
+    except GitHubHTTPError as exc:
+        raise RemoteError(f"GitHub answered {exc.status}: {exc.message}") from None
+    return result
+
+
+class _Run:
+    """The state one `apply` carries across its attempts."""
+
+    def __init__(self, backend: GitHubBackend, request: CommitRequest, editor: Editor) -> None:
+        self.gh = backend
+        self.request = request
+        self.editor = editor
+        self.paths = tuple(dict.fromkeys(getattr(editor, "paths", ()) or ()))
+        self.uncertain: tuple[str, tuple[str, ...]] | None = (
+            None  # (expected head, files) of a write in doubt
+        )
+        self.created_branch = False
+        self.pr: gql.PullRequest | None = None
+        self.auto_merge_allowed = False
+        self.notes: list[str] = []
+
+    @property
+    def spec(self) -> PullRequestSpec:
+        assert self.request.pull_request is not None
+        return self.request.pull_request
+
+    # --- reading ----------------------------------------------------------------------------
+    def snapshot(self, with_head: bool) -> gql.Snapshot:
+        branch = self.request.branch
+        variables: dict[str, Any] = {"base": gql.qualified(branch)}
+        variables.update({f"p{i}": p for i, p in enumerate(self.paths)})
+        if with_head:
+            variables.update(head=gql.qualified(self.spec.head), baseName=branch)
+        data = self.gh.query(gql.snapshot_query(self.paths, with_head), variables, f"read {branch}")
+        snap = gql.parse_snapshot(data, self.paths)
+        if snap.base_oid is None:
+            raise RemoteError(f"branch {branch!r} does not exist in {self.gh.repository}: create it first")
+        for path, state in list(snap.files.items()):
+            if state.content is None and state.oid is not None:  # binary or too big for GraphQL text
+                snap.files[path] = replace(state, content=self.gh.fetch_blob(state.oid, path))
+        return snap
+
+    def reader(self, snap: gql.Snapshot, oid: str) -> Reader:
+        """A reader of the commit `oid`; files missing from the snapshot cost one query each."""
+
+        def read(path: str) -> bytes | None:
+            if path not in snap.files:
+                data = self.gh.query(gql.BLOB_QUERY, {"expr": f"{oid}:{path}"}, f"read {path}")
+                obj = data["repository"].get("object")
+                content = self.gh.blob_content(path, obj) if obj and "text" in obj else None
+                snap.files[path] = gql.FileState(path, content, obj["oid"] if content is not None else None)
+            return snap.files[path].content
+
+        return read
+
+    def edit(self, snap: gql.Snapshot) -> dict[str, bytes]:
+        assert snap.base_oid is not None
+        read = self.reader(snap, snap.base_oid)
+        changes = self.editor(read)
+        return {path: content for path, content in changes.items() if read(path) != content}
+
+    # --- commit mode ------------------------------------------------------------------------
+    def commit_once(self) -> Outcome:
+        snap = self.snapshot(False)
+        assert snap.base_oid is not None
+        if (
+            self.uncertain
+            and snap.base_parent == self.uncertain[0]
+            and _same(snap.base_message, self.request.message)
+        ):
+            # Our previous write landed although its answer was lost: do not commit twice.
+            return Outcome(
+                True, self.uncertain[1], snap.base_oid, notes=("the commit landed despite an error",)
+            )
+        self.uncertain = None
+        changes = self.edit(snap)
+        if not changes:
+            return Outcome(False, notes=(f"{self.request.branch} is already up to date",))
+        files = tuple(sorted(changes))
+        try:
+            oid = self.write_commit(snap, self.request.branch, changes, ref_mode="fast-forward")
+        except LostRace:
+            raise
+        except retry.Transient:
+            self.uncertain = (snap.base_oid, files)
+            raise
+        return Outcome(True, files, oid)
+
+    def write_commit(self, snap: gql.Snapshot, branch: str, changes: dict[str, bytes], ref_mode: str) -> str:
+        """Commit `changes` on top of the base head to `branch`; return the new commit."""
+        assert snap.base_oid is not None
+        if self.gh.graphql_commit is not False:
+            parts = []
+            if ref_mode == "create":
+                parts.append(gql.create_ref(snap.repo_id, branch, snap.base_oid))
+            elif ref_mode == "reset" and snap.head_ref_id is not None:
+                parts.append(gql.reset_ref(snap.head_ref_id, snap.base_oid))
+            parts.append(
+                gql.commit_on_branch(self.gh.repository, branch, snap.base_oid, changes, self.request.message)
+            )
+            try:
+                results = self.mutate(parts)
+            except _NoCommitMutation:
+                self.gh.graphql_commit = False
+                return self.write_commit(snap, branch, changes, ref_mode)
+            self.gh.graphql_commit = True
+            if "ref" in results:
+                data, error = results["ref"]
+                if error:
+                    raise LostRace(f"could not prepare branch {branch}: {error.get('message')}")
+                self.created_branch = self.created_branch or ref_mode == "create"
+            data, error = results["commit"]
+            if error:
+                if _is_stale(error):
+                    raise LostRace(f"{branch} moved while committing")
+                raise RemoteError(f"GitHub refused the commit to {branch}: {error.get('message')}")
+            return str(data["commit"]["oid"])
+        return self.rest_commit(snap, branch, changes, ref_mode)
+
+    def rest_commit(self, snap: gql.Snapshot, branch: str, changes: dict[str, bytes], ref_mode: str) -> str:
+        """The Git Data API fallback: tree (contents inline), commit, then a ref update."""
+        entries = []
+        for path, content in sorted(changes.items()):
+            state = snap.files.get(path)
+            mode = format(state.mode, "o") if state and state.mode else "100644"
+            try:
+                text = content.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"{path}: not UTF-8 text; this GitHub server needs createCommitOnBranch"
+                ) from None
+            entries.append({"path": path, "mode": mode, "type": "blob", "content": text})
+        tree = self.gh.rest(
+            "POST", "/git/trees", {"base_tree": snap.base_tree, "tree": entries}, "create tree"
+        )
+        body: dict[str, Any] = {
+            "message": self.request.message,
+            "tree": tree["sha"],
+            "parents": [snap.base_oid],
+        }
+        if self.request.author:
+            body["author"] = {"name": self.request.author.name, "email": self.request.author.email}
+        sha = str(self.gh.rest("POST", "/git/commits", body, "create commit")["sha"])
+        try:
+            if ref_mode == "create":
+                self.gh.rest(
+                    "POST", "/git/refs", {"ref": gql.qualified(branch), "sha": sha}, f"create {branch}"
+                )
+                self.created_branch = True
+            else:
+                update = {"sha": sha, "force": ref_mode == "reset"}
+                self.gh.rest("PATCH", f"/git/refs/heads/{branch}", update, f"update {branch}")
+        except GitHubHTTPError as exc:
+            if exc.status == 422:  # "Reference already exists" / "Update is not a fast forward"
+                raise LostRace(f"{branch}: {exc.message}") from None
+            raise
+        return sha
+
+    def mutate(self, parts: list[gql.Part]) -> dict[str, tuple[Any, dict[str, Any] | None]]:
+        """Run the parts as one GraphQL document; return alias -> (data, error)."""
+        doc, variables = gql.mutation(parts)
+        data, errors = self.gh.graphql(doc, variables, ", ".join(p.field for p in parts))
+        if errors and not data and not any(e.get("path") for e in errors):
+            message = str(errors[0].get("message"))
+            if "createCommitOnBranch" in message:
+                raise _NoCommitMutation
+            raise RemoteError(f"GitHub GraphQL error: {message}")
+        by_alias = {e["path"][0]: e for e in errors if e.get("path")}
+        return {p.alias: (data.get(p.alias), by_alias.get(p.alias)) for p in parts}
+
+    # --- pull-request and auto-merge modes --------------------------------------------------
+    def pull_request_once(self) -> Outcome:
+        spec, base = self.spec, self.request.branch
+        snap = self.snapshot(True)
+        self.auto_merge_allowed = snap.auto_merge_allowed
+        ours = next((p for p in snap.pulls if p.head == spec.head), None)
+        self.pr = ours
+        changes = self.edit(snap)
+        if not changes:
+            note = f"{base} already has these values"
+            return Outcome(
+                False,
+                pr_number=ours.number if ours else None,
+                pr_url=ours.url if ours else None,
+                notes=(note,),
+            )
+        files = tuple(sorted(changes))
+        ready = self.head_ready(snap, changes)
+        commit = snap.head_oid if ready else None
+        if not ready:
+            ref_mode = "create" if snap.head_ref_id is None else "reset"
+            commit = self.write_commit(snap, spec.head, changes, ref_mode)
+        if ours is None or (ours.title, ours.body) != (spec.title, spec.body):
+            self.pr = self.open_or_update(snap, ours)
+        assert self.pr is not None
+        self.decorate(self.pr)
+        self.followups(snap, self.pr)
+        changed = not ready or ours is None
+        notes = () if changed else (f"pull request #{self.pr.number} already has these changes",)
+        return Outcome(changed, files, commit, self.pr.number, self.pr.url, notes=(*notes, *self.notes))
+
+    def head_ready(self, snap: gql.Snapshot, changes: dict[str, bytes]) -> bool:
+        """True when the head branch is the base plus exactly these changes (nothing to push)."""
+        if (
+            snap.head_oid is None
+            or snap.head_parents != (snap.base_oid,)
+            or snap.head_changed != len(changes)
+        ):
+            return False
+        for path, content in changes.items():
+            if path not in snap.head_blobs:
+                data = self.gh.query(gql.BLOB_QUERY, {"expr": f"{snap.head_oid}:{path}"}, f"read {path}")
+                snap.head_blobs[path] = (data["repository"].get("object") or {}).get("oid")
+            if snap.head_blobs[path] != gql.blob_oid(content):
+                return False
+        return True
+
+    def open_or_update(self, snap: gql.Snapshot, ours: gql.PullRequest | None) -> gql.PullRequest:
+        spec = self.spec
+        if ours is None:
+            part = gql.create_pull(
+                snap.repo_id, self.request.branch, spec.head, spec.title, spec.body, spec.draft
+            )
+        else:
+            part = gql.update_pull(ours.id, spec.title, spec.body)
+        data, error = self.mutate([part])["pr"]
+        if error:
+            message = str(error.get("message"))
+            if "already exists" in message.lower():
+                raise LostRace(f"a pull request for {spec.head} appeared meanwhile")
+            raise RemoteError(
+                f"GitHub refused the pull request for {spec.head} into {self.request.branch}: {message}"
+            )
+        return gql.parse_pull(data["pullRequest"])
+
+    def decorate(self, pr: gql.PullRequest) -> None:
+        """Add the spec's labels, assignees and reviewers that the PR lacks (REST: names, not ids)."""
+        spec = self.spec
+        body: dict[str, Any] = {}
+        if set(spec.labels) - pr.labels:
+            body["labels"] = sorted(pr.labels | set(spec.labels))
+        if set(spec.assignees) - pr.assignees:
+            body["assignees"] = sorted(pr.assignees | set(spec.assignees))
+        if body:
+            self._soft(lambda: self.gh.rest("PATCH", f"/issues/{pr.number}", body, "label the pull request"))
+        users = [r for r in spec.reviewers if r not in pr.reviewers]
+        teams = [t for t in spec.team_reviewers if t not in pr.reviewers]
+        if users or teams:
+            request = {"reviewers": users, "team_reviewers": teams}
+            path = f"/pulls/{pr.number}/requested_reviewers"
+            self._soft(lambda: self.gh.rest("POST", path, request, "request reviewers"))
+
+    def _soft(self, fn: Any) -> None:
+        """Run a decoration; GitHub refusing it (an unknown user, ...) is a note, not a failure."""
+        try:
+            fn()
+        except GitHubHTTPError as exc:
+            self.notes.append(f"GitHub refused a pull request setting ({exc.status}): {exc.message}")
+
+    def followups(self, snap: gql.Snapshot, pr: gql.PullRequest) -> None:
+        """Close the PRs this one supersedes and enable auto-merge: one document."""
+        parts: list[gql.Part] = []
+        prefix = self.spec.supersedes_prefix
+        old = [p for p in snap.pulls if prefix and p.head.startswith(prefix) and p.number != pr.number]
+        for i, stale in enumerate(old):
+            text = f"Superseded by #{pr.number} ({pr.url})."
+            parts += [gql.comment(f"c{i}", stale.id, text), gql.close_pull(f"x{i}", stale.id)]
+            if stale.head_ref_id and stale.head != self.spec.head:
+                parts.append(gql.delete_ref(f"d{i}", stale.head_ref_id))
+        want_auto = (
+            self.request.mode == "auto-merge"
+            and snap.auto_merge_allowed
+            and not pr.auto_merge
+            and pr.merge_state != "CLEAN"
+        )
+        if want_auto:
+            parts.append(gql.enable_auto_merge(pr.id, self.spec.merge_method))
+        if not parts:
+            return
+        results = self.mutate(parts)
+        for alias, (_, error) in results.items():
+            if error and alias != "automerge":
+                self.notes.append(f"closing a superseded pull request: {error.get('message')}")
+        if old:
+            self.notes.append("superseded " + ", ".join(f"#{p.number}" for p in old))
+        if want_auto:
+            _, error = results["automerge"]
+            if error is None:
+                self.pr = replace(pr, auto_merge=True)
+            else:
+                self.notes.append(f"auto-merge not enabled ({error.get('message')}); merging directly")
+
+    def finish_merge(self, outcome: Outcome) -> Outcome:
+        from updater.scm import github_merge
+
+        return github_merge.finish(
+            self.gh, self.request, self.spec, self.pr, outcome, self.auto_merge_allowed
+        )
+
+    def cleanup(self) -> str | None:
+        """Delete the branch this run created if no PR points at it; return what is left behind."""
+        if not self.created_branch or self.pr is not None:
+            return None
+        head = self.spec.head
+        try:
+            retry_call(lambda: self.gh.rest("DELETE", f"/git/refs/heads/{head}", None, f"delete {head}"))
+        except UpdaterError as exc:
+            return f"branch {head} is left without a pull request ({exc.message}): delete it"
+        return None
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip() == b.strip()
+
+
+def _is_stale(error: dict[str, Any]) -> bool:
+    message = str(error.get("message", "")).lower()
+    return error.get("type") == "STALE_DATA" or "expected branch to point to" in message
