@@ -1,0 +1,57 @@
+"""`make demo` from a fresh clone, as CI runs it: examples/demo.py end to end, offline."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from testing.cli import ROOT
+from testing.gitrepo import git
+
+OLD, NEW = "stage-0a1b2c3-1763290000", "stage-4f9e2d1-1763700000"
+
+
+def test_demo_runs_from_a_fresh_clone(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(ROOT), str(clone), cwd=tmp_path)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(clone / "examples" / "demo.py"), "--out", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr == ""
+    text = result.stdout
+    steps = [line for line in text.splitlines() if line.startswith("$ ")]
+    assert steps == [
+        "$ updater status",
+        "$ updater bump --env staging --sha 4f9e2d1c0b3a5968778695a4b3c2d1e0f9a8b7c6",
+        "$ updater bump --env staging --sha 4f9e2d1c0b3a5968778695a4b3c2d1e0f9a8b7c6",
+        "$ updater promote --from staging --to production",
+        "$ updater status",
+        "$ updater rollback --env production --app calibrate",
+        "$ updater history --env production --app calibrate",
+        "$ git log --stat (the remote)",
+    ]
+    assert f"-  tag: {OLD}\n+  tag: {NEW}\n" in text  # a diff is printed
+    assert "staging: already up to date\n" in text
+    assert f"calibrate (production): {NEW} -> {OLD}\n" in text
+    # The remote holds exactly: the initial layout, one bump, one promotion, one rollback.
+    remote = out / "remote.git"
+    subjects = git("log", "--format=%s", "main", cwd=remote).splitlines()
+    assert [s.split(":")[0] for s in subjects] == [
+        "rollback production",
+        "promote production",
+        "bump staging",
+        "GitOps repository from examples/gitops",
+    ]
+    show = lambda path: git("show", f"main:{path}", cwd=remote)  # noqa: E731
+    assert f"tag: {OLD}\n" in show("k8s/calibrate/values-prod.yaml")
+    assert f"tag: {NEW}\n" in show("k8s/calibrate/values-stage.yaml")
+    assert f"website:{NEW}\r\n" in show("k8s/website/values-prod.yaml")
+    assert f'tag: "{NEW}"\n' in show("k8s/analytics/values-prod.yaml")
+    assert git("status", "--porcelain", cwd=clone) == ""  # the demo wrote nothing into the checkout
