@@ -251,12 +251,104 @@ CASES = [
     case(
         "commit-author-incomplete",
         [("version: 1\n", "version: 1\ncommit: {author: {name: bot}}\n")],
-        '{file}:2:10: commit.author: add the required key "email" (Author email)',
+        '{file}:2:10: commit.author: add the required key "email" (Author email, name@host)',
     ),
     case(
         "unbalanced-template",
         [("version: 1\n", "version: 1\ncommit: {message: 'deploy {env'}\n")],
         "{file}:2:19: commit.message: invalid template 'deploy {env': expected '}' before end of string; write {name}, and {{ }} for literal braces",
+    ),
+    case(
+        "bad-branch",
+        [("branch: main,", "branch: 'release..1',")],
+        "{file}:4:24: environments.production.branch: \"release..1\" is not a usable branch name; use letters, digits, '-', '_', '.' and '/'",
+    ),
+    case(
+        "bad-pr-branch",
+        [("version: 1\n", "version: 1\npull-request: {branch: 'updater {env}'}\n")],
+        "{file}:2:24: pull-request.branch: \"updater {env}\" is not a usable branch name; use letters, digits, '-', '_', '.' and '/'",
+    ),
+    case(
+        "bad-insecure-host",
+        [("version: 1\n", "version: 1\nregistry: {insecure: ['http://localhost:5000']}\n")],
+        '{file}:2:23: registry.insecure[0]: "http://localhost:5000" is not valid; expected a host or host:port',
+    ),
+    case(
+        "merge-not-mapping",
+        [("  production: {branch: main,", "  production: {<<: [x], branch: main,")],
+        "{file}:4:21: environments.production: << merges a mapping (or a list of mappings); point it at an &anchor of a mapping",
+    ),
+    case(
+        "image-locator-with-tag",
+        [("    key: image.tag", "    image-locator: ghcr.io/acme/web:latest")],
+        '{file}:11:20: apps.web.image-locator: "ghcr.io/acme/web:latest" includes a tag or digest; give the repository only, updater writes the tag',
+    ),
+    case(
+        "target-no-locator",
+        [("    key: image.tag", "    targets:\n      - {file: a.yaml}")],
+        "{file}:12:9: apps.web.targets[0]: a target needs exactly one of key, image, marker (found none)",
+    ),
+    case(
+        "target-env-without-file",
+        [
+            (
+                "    values:\n      staging: k8s/web/values-stage.yaml\n      production: k8s/web/values-prod.yaml\n    key: image.tag",
+                "    values: {staging: k8s/web/values-stage.yaml}\n    targets:\n      - {env: production, key: image.tag}",
+            )
+        ],
+        '{file}:10:9: apps.web.targets[0]: no file for environment "production"; add file: PATH or values.production',
+    ),
+    case(
+        "digest-bad-key",
+        [("    key: image.tag", "    key: image.tag\n    digest: 'image.'")],
+        '{file}:12:13: apps.web.digest: invalid key path "image.": key path ends with \'.\'; write e.g. image.tag, containers[0].image or "a.b".tag',
+    ),
+    case(
+        "two-envs-same-value",
+        [
+            ("branch: main, ", ""),
+            ("branch: staging, ", ""),
+            (
+                "    values:\n      staging: k8s/web/values-stage.yaml\n      production: k8s/web/values-prod.yaml\n",
+                "    values: k8s/web/values.yaml\n",
+            ),
+        ],
+        "{file}:9:10: apps.web.key: k8s/web/values.yaml (key image.tag) on the default branch is already written by apps.web.key (line 9, environment staging); each value holds one tag: point to another key, file or branch",
+    ),
+    case(
+        "unknown-env-in-image-map",
+        [
+            (
+                "    image: ghcr.io/acme/web\n",
+                "    image: {staging: ghcr.io/acme/web, prod: ghcr.io/acme/web}\n",
+            )
+        ],
+        '{file}:7:40: apps.web.image.prod: unknown environment "prod"; did you mean "production"?',
+    ),
+    case(
+        "exclude-bad-regex",
+        [('tag: "stage-{app}-{sha:7}"', 'tag: {strategy: newest, exclude: ["ok", "*bad"]}')],
+        "{file}:3:70: environments.staging.tag.exclude[1]: invalid regular expression: nothing to repeat at position 0; fix the pattern",
+    ),
+    case(
+        "no-strategy",
+        [('tag: "stage-{app}-{sha:7}"', "tag: {wait: 30}")],
+        "{file}:3:30: environments.staging.tag: no strategy; add strategy: template|digest|newest|semver|alphabetical|numerical",
+    ),
+    case(
+        "template-strategy-without-template",
+        [('tag: "stage-{app}-{sha:7}"', "tag: {strategy: template, wait: 30}")],
+        '{file}:3:30: environments.staging.tag: strategy template needs a "template" key, e.g. template: "{sha:7}"',
+    ),
+    case(
+        "sha-width-on-app",
+        [("{sha:7}", "{app:7}")],
+        "{file}:3:35: environments.staging.tag: unknown placeholder {app:7} in 'stage-{app}-{app:7}'; use {sha}, {app}, {env}, {branch}, {run} or {sha:N}",
+    ),
+    case(
+        "github-url-not-url",
+        [("version: 1\n", "version: 1\nscm: {provider: github, github-url: ghe.example.com}\n")],
+        '{file}:2:37: scm.github-url: "ghe.example.com" is not an http(s) URL; use e.g. https://ghe.example.com/api/v3',
     ),
 ]
 

@@ -216,6 +216,11 @@ def _entries(loaded: Loaded, node: Node, path: Path_) -> list[tuple[ScalarNode, 
         if key.tag == _TAG + "merge":
             sources = value.value if isinstance(value, SequenceNode) else [value]
             for source in sources:
+                if not isinstance(source, MappingNode):
+                    message = (
+                        "<< merges a mapping (or a list of mappings); point it at an &anchor of a mapping"
+                    )
+                    raise loaded.error(path, message, at=_mark(source))
                 for pair in _entries(loaded, source, path):
                     merged.setdefault(pair[0].value, pair)
             continue

@@ -184,6 +184,8 @@ def _build(path: Path, loaded: Loaded) -> Config:
     for key in ("title", "body", "branch"):
         if key in pr:
             check_template(loaded, ("pull-request", key), pr[key])
+    if "branch" in pr:
+        check_branch(loaded, ("pull-request", "branch"), pr["branch"])
     if "message" in commit:
         check_template(loaded, ("commit", "message"), commit["message"])
     author = commit.get("author")
@@ -243,6 +245,8 @@ def _environments(loaded: Loaded, data: dict[str, Any]) -> dict[str, Environment
             if source == name:
                 message = "an environment cannot promote from itself; name another environment"
                 raise loaded.error(("environments", name, "promote-from"), message, at_value=True)
+        if "branch" in spec:
+            check_branch(loaded, ("environments", name, "branch"), spec["branch"])
         environments[name] = Environment(
             name=name,
             branch=spec.get("branch"),
@@ -376,6 +380,17 @@ def _check_range(loaded: Loaded, path: Path_, text: str) -> None:
         parse_range(text)
     except InputError as exc:
         raise loaded.error(path, exc.message, at_value=True) from None
+
+
+_REF_PART = r"[A-Za-z0-9_][A-Za-z0-9_.+-]*"
+
+
+def check_branch(loaded: Loaded, path: Path_, text: str) -> None:
+    """Raise a ConfigError unless `text` (placeholders filled) is a plain git branch name."""
+    name = _TAG_FIELD.sub("x", text)
+    if not re.fullmatch(f"{_REF_PART}(/{_REF_PART})*", name) or ".." in name or name.endswith((".lock", ".")):
+        message = f"\"{text}\" is not a usable branch name; use letters, digits, '-', '_', '.' and '/'"
+        raise loaded.error(path, message, at_value=True)
 
 
 def check_key_path(loaded: Loaded, path: Path_, text: str) -> None:

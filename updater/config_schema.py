@@ -195,7 +195,10 @@ CONFIG = Obj(
             "registry",
             {
                 "api": _string("Registry API (default auto).", enum=REGISTRY_APIS),
-                "insecure": ListOf(_string(""), "Registry hosts reached over plain HTTP."),
+                "insecure": ListOf(
+                    _string("a host or host:port", pattern=r"^[A-Za-z0-9.-]+(:[0-9]+)?$"),
+                    "Registry hosts reached over plain HTTP.",
+                ),
                 "platform": _string(
                     "Platform of multi-arch images, e.g. linux/amd64.",
                     pattern=r"^[\w.-]+/[\w.-]+(/[\w.-]+)?$",
@@ -208,7 +211,10 @@ CONFIG = Obj(
             {
                 "author": Obj(
                     "author",
-                    {"name": _string("Author name."), "email": _string("Author email.")},
+                    {
+                        "name": _string("Author name."),
+                        "email": _string("Author email, name@host.", pattern="@"),
+                    },
                     "Commit author (default: from the environment).",
                     required=("name", "email"),
                 ),
@@ -245,7 +251,6 @@ def json_schema() -> dict[str, Any]:
     root = _to_json(CONFIG, defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://github.com/updater/updater/config.schema.json",
         "title": "updater configuration",
         **root,
         "$defs": defs,
