@@ -49,9 +49,14 @@ def test_demo_runs_from_a_fresh_clone(tmp_path: Path) -> None:
         "bump staging",
         "GitOps repository from examples/gitops",
     ]
-    show = lambda path: git("show", f"main:{path}", cwd=remote)  # noqa: E731
-    assert f"tag: {OLD}\n" in show("k8s/calibrate/values-prod.yaml")
-    assert f"tag: {NEW}\n" in show("k8s/calibrate/values-stage.yaml")
-    assert f"website:{NEW}\r\n" in show("k8s/website/values-prod.yaml")
-    assert f'tag: "{NEW}"\n' in show("k8s/analytics/values-prod.yaml")
+
+    def show(path: str) -> bytes:
+        return subprocess.run(
+            ["git", "show", f"main:{path}"], cwd=remote, capture_output=True, check=True
+        ).stdout
+
+    assert f"tag: {OLD}\n".encode() in show("k8s/calibrate/values-prod.yaml")
+    assert f"tag: {NEW}\n".encode() in show("k8s/calibrate/values-stage.yaml")
+    assert f"website:{NEW}\r\n".encode() in show("k8s/website/values-prod.yaml")  # CRLF kept
+    assert f'tag: "{NEW}"\n'.encode() in show("k8s/analytics/values-prod.yaml")
     assert git("status", "--porcelain", cwd=clone) == ""  # the demo wrote nothing into the checkout
