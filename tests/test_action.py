@@ -227,6 +227,14 @@ def test_summary_table_escapes_and_links_the_pr() -> None:
     assert text.endswith("Run: https://github.example/o/r/actions/runs/9\n")
 
 
+def test_summary_says_when_nothing_was_written() -> None:
+    text = ci.summary({**RESULT, "dry_run": True, "commit": None, "pr_url": None, "pr_number": None})
+    assert "Dry run: nothing was written." in text and "Commit:" not in text
+    assert ci.summary({"command": "promote", "changed": False, "apps": []}) == (
+        "### updater promote\n\nNo app matched.\n"
+    )
+
+
 def test_mask_commands_cover_multiline_secrets() -> None:
     key = "-----BEGIN PRIVATE KEY-----\nMIIEabc%def\n-----END PRIVATE KEY-----\n"
     lines = ci.mask_commands(["ghp_" + "x" * 36, key])
@@ -288,6 +296,21 @@ def test_docker_config_and_google_credentials_are_masked(tmp_path: Path) -> None
         call.secrets
     )
     assert not any("ghs_" in arg for arg in call.argv)
+
+
+def test_docker_config_directory_is_used_in_place(tmp_path: Path) -> None:
+    directory = tmp_path / "docker"
+    directory.mkdir()
+    (directory / "config.json").write_text(
+        json.dumps({"auths": {"r.example": {"identitytoken": "idtok-123456"}}})
+    )
+    call = action.invocation(inputs_env(env="s", **{"docker-config": str(directory)}), tmp_path / "unused")
+    assert call.env["DOCKER_CONFIG"] == str(directory)
+    assert call.secrets == ("idtok-123456",)
+    with pytest.raises(action.ActionInputError, match=r"input 'docker-config': .*cannot be read"):
+        action.invocation(inputs_env(env="s", **{"docker-config": str(tmp_path)}), tmp_path)
+    with pytest.raises(action.ActionInputError, match="input 'docker-config': not valid JSON"):
+        action.invocation(inputs_env(env="s", **{"docker-config": "{oops"}), tmp_path)
 
 
 def test_missing_google_credentials_is_an_input_error(tmp_path: Path) -> None:

@@ -134,6 +134,8 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
                 f"| {_cell(app.get('app'))} | {_cell(env)} | {_cell(app.get('old'))} | {new} | {pr} |"
             )
     lines.append("")
+    if result.get("dry_run"):
+        lines.append("Dry run: nothing was written.")
     if result.get("commit"):
         lines.append(f"Commit: `{result['commit']}`")
     if run_url:
