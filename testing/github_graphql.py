@@ -5,11 +5,13 @@ the real bare repository. Mutations run in document order, as the GraphQL spec r
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 from pathlib import Path
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSchema, build_schema, graphql_sync
+from graphql import GraphQLError, GraphQLSchema, build_ast_schema, graphql_sync, parse
+from graphql.language import ObjectTypeDefinitionNode
 
 from testing.github_git import ZERO
 from testing.github_state import GitHubState, PullRequest, StateError, now
@@ -21,20 +23,16 @@ COMMIT_MUTATION = "createCommitOnBranch"
 @functools.cache
 def schema(with_commit_mutation: bool = True) -> GraphQLSchema:
     """GitHub's schema subset; without createCommitOnBranch it behaves like an older GHES."""
-    sdl = SCHEMA_PATH.read_text()
+    doc = parse(SCHEMA_PATH.read_text())
     if not with_commit_mutation:
-        lines = sdl.splitlines()
-        start = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{COMMIT_MUTATION}("))
-        end = next(
-            i for i in range(start, len(lines)) if lines[i].strip().startswith("): CreateCommitOnBranch")
-        )
-        # Drop the field and the docstring just above it.
-        while lines[start - 1].strip() != "":
-            if lines[start - 1].strip().startswith("type Mutation"):
-                break
-            start -= 1
-        sdl = "\n".join(lines[:start] + lines[end + 1 :])
-    built = build_schema(sdl)
+        definitions = []
+        for node in doc.definitions:
+            if isinstance(node, ObjectTypeDefinitionNode) and node.name.value == "Mutation":
+                fields = tuple(f for f in node.fields or () if f.name.value != COMMIT_MUTATION)
+                node = dataclasses.replace(node, fields=fields)
+            definitions.append(node)
+        doc = dataclasses.replace(doc, definitions=tuple(definitions))
+    built = build_ast_schema(doc)
     for name in ("GitObject", "Node", "RequestedReviewer"):
         built.type_map[name].resolve_type = lambda value, info, type_: value.typename  # type: ignore[attr-defined]
     return built

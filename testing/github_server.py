@@ -168,10 +168,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-ratelimit-limit", "5000")
-        self.send_header("x-ratelimit-remaining", "4999")
-        self.send_header("x-ratelimit-reset", str(int(time.time()) + 3600))
-        for key, value in (headers or {}).items():
+        merged = {
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": "4999",
+            "x-ratelimit-reset": str(int(time.time()) + 3600),
+        }
+        merged.update({k.lower(): v for k, v in (headers or {}).items()})
+        for key, value in merged.items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)
@@ -181,6 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode() if length else ""
         path = self.path.split("?", 1)[0]
+        path = path.removeprefix("/api/v3")  # GitHub Enterprise Server serves REST under /api/v3
         is_graphql = path.endswith("/graphql")
         gh._record("graphql" if is_graphql else "rest", method, _operation_name(raw) if is_graphql else path)
         fault = gh._take_fault(method, path, raw)

@@ -61,6 +61,8 @@ class GitHubState:
         self.auto_merge_allowed = True
         self.require_checks = False  # when True a PR is BLOCKED until its head has a SUCCESS status
         self.statuses: dict[str, str] = {}
+        # When set, creating a pull request fails with this message (a permanent 403, e.g. missing scope).
+        self.refuse_pull_requests: str | None = None
         self.repo_id = "R_kgDOloopback"
 
     @property
@@ -98,6 +100,8 @@ class GitHubState:
 
     def create_pull(self, base: str, head: str, title: str, body: str, draft: bool) -> PullRequest:
         with self.lock:
+            if self.refuse_pull_requests:
+                raise StateError(self.refuse_pull_requests, 403, "FORBIDDEN")
             base_oid, head_oid = self.ref_oid(base), self.ref_oid(head)
             if base_oid is None or head_oid is None:
                 raise StateError(
