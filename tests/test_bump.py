@@ -211,3 +211,20 @@ def test_files_backend_edits_working_tree_only(repo: tuple[Remote, dict[str, dic
     assert "note: files written in place; commit them yourself" in out
     assert (remote.work / "k8s/api/values-stage.yaml").read_text() == API.replace(OLD, NEW)
     assert remote.head() == head
+
+
+def test_pull_request_mode_with_plain_git_pushes_the_head_branch(
+    repo: tuple[Remote, dict[str, dict[str, str]]],
+) -> None:
+    remote, _ = repo
+    head = remote.head()
+    code, out, err = bump(remote, "--app", "api", "--mode", "pull-request", "--json")
+    assert (code, err) == (0, "")
+    report = json.loads(out)
+    assert report["notes"] == ["pushed to branch updater/staging/api; open a pull request into main"]
+    assert report["commit"] == remote.head("updater/staging/api")
+    assert remote.head() == head  # the base branch waits for the pull request
+    assert (
+        remote.show("k8s/api/values-stage.yaml", branch="updater/staging/api")
+        == API.replace(OLD, NEW).encode()
+    )

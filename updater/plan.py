@@ -48,6 +48,15 @@ def with_default_branch(config: Config, default: str) -> Config:
     return replace(config, environments=environments)
 
 
+def with_mode(config: Config, env: str, mode: str | None) -> Config:
+    """Return `config` with environment `env` landing changes in `mode` (the --mode flag), if given."""
+    if mode is None or env not in config.environments:
+        return config
+    environments = dict(config.environments)
+    environments[env] = replace(environments[env], mode=mode)
+    return replace(config, environments=environments)
+
+
 def environment(config: Config, name: str, *, writing: bool = False) -> Environment:
     """Return the environment called `name`; with `writing`, refuse a frozen one."""
     env = config.environments.get(name)

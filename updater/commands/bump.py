@@ -18,6 +18,11 @@ from updater.commands.options import strategy_options
 @click.option("--dry-run", is_flag=True, help="Print the diffs, write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--allow-downgrade", is_flag=True, help="Write a tag older than the current one.")
+@click.option(
+    "--mode",
+    type=click.Choice(["commit", "pull-request", "auto-merge"]),
+    help="How the change lands (default: the environment's mode in the config).",
+)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
 def command(
     env: str,
@@ -26,6 +31,7 @@ def command(
     dry_run: bool,
     as_json: bool,
     allow_downgrade: bool,
+    mode: str | None,
     config_path: str | None,
     **options: Any,
 ) -> None:
@@ -37,6 +43,7 @@ def command(
     from updater.bump import Registries, bump, registry_options
     from updater.commands.options import registry_options_from_options, strategy_from_options, strategy_given
     from updater.errors import InputError
+    from updater.plan import with_mode
     from updater.report import emit
     from updater.resolve import Strategy, commit_sha
     from updater.scm.open import session
@@ -48,6 +55,7 @@ def command(
         return strategy_from_options(base, **options)
 
     with session(config_path) as (config, backend):
+        config = with_mode(config, env, mode)
         source = commit_sha(options.get("sha"), cwd=str(config.root))
         registries = Registries(config, registry_options_from_options(registry_options(config), **options))
         report = bump(

@@ -11,6 +11,11 @@ import click
 @click.option("--app", "apps", multiple=True, help="App to promote (repeatable); default: all of them.")
 @click.option("--dry-run", is_flag=True, help="Print the diffs, write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option(
+    "--mode",
+    type=click.Choice(["commit", "pull-request", "auto-merge"]),
+    help="How the change lands (default: the environment's mode in the config).",
+)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
 def command(
     source: str | None,
@@ -18,13 +23,16 @@ def command(
     apps: tuple[str, ...],
     dry_run: bool,
     as_json: bool,
+    mode: str | None,
     config_path: str | None,
 ) -> None:
     """Copy each app's tag (and digest) from --from to --to, after checking the image exists."""
+    from updater.plan import with_mode
     from updater.promote import promote
     from updater.report import emit
     from updater.scm.open import session
 
     with session(config_path) as (config, backend):
+        config = with_mode(config, target, mode)
         report = promote(config, backend, source, target, apps, dry_run=dry_run)
     emit(report, as_json)

@@ -12,6 +12,11 @@ import click
 @click.option("--steps", type=click.IntRange(min=1), help="How many tag changes to go back (default 1).")
 @click.option("--dry-run", is_flag=True, help="Print the diff, write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option(
+    "--mode",
+    type=click.Choice(["commit", "pull-request", "auto-merge"]),
+    help="How the change lands (default: the environment's mode in the config).",
+)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
 def command(
     env: str,
@@ -20,13 +25,16 @@ def command(
     steps: int | None,
     dry_run: bool,
     as_json: bool,
+    mode: str | None,
     config_path: str | None,
 ) -> None:
     """Write the tag APP had before (or --to TAG) into ENV, through the same one-commit path as bump."""
+    from updater.plan import with_mode
     from updater.report import emit
     from updater.rollback import rollback
     from updater.scm.open import session
 
     with session(config_path) as (config, backend):
+        config = with_mode(config, env, mode)
         report = rollback(config, backend, env, app, to=to, steps=steps, dry_run=dry_run)
     emit(report, as_json)

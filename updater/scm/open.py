@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -70,12 +69,19 @@ def open_backend(config: Config, *, provider: str | None = None) -> Iterator[Bac
         with GitBackend(remote_url(config)) as backend:
             yield backend
     elif chosen == "github":
-        # Engineer E's module; imported by name so that this factory type-checks without it.
-        open_github = importlib.import_module("updater.scm.github").open_github
+        from updater.scm.github import open_github
+
         repository = config.scm.repository or os.environ.get("GITHUB_REPOSITORY")
         if not repository:
             raise InputError(f"{config.path}: scm.provider github needs scm.repository: owner/name")
-        base_url = getattr(config.scm, "github_url", None) or os.environ.get("GITHUB_API_URL")
-        yield open_github(repository, base_url=base_url)
+        installation = os.environ.get("UPDATER_GITHUB_APP_INSTALLATION_ID")
+        yield open_github(
+            repository,
+            # The token comes from GITHUB_TOKEN (read by open_github); a GitHub App from these variables.
+            app_id=os.environ.get("UPDATER_GITHUB_APP_ID") or None,
+            private_key=os.environ.get("UPDATER_GITHUB_APP_PRIVATE_KEY") or None,
+            installation_id=int(installation) if installation and installation.isdigit() else None,
+            base_url=config.scm.github_url or os.environ.get("GITHUB_API_URL"),
+        )
     else:
         raise InputError(f"{config.path}: unknown scm.provider {chosen!r}: use github, git or files")
