@@ -268,3 +268,26 @@ def test_find_config_walks_up_to_the_git_root(tmp_path: Path) -> None:
     (nested / ".git").mkdir(parents=True)
     with pytest.raises(ConfigError):
         find_config(nested)
+
+
+def test_app_digest_key_applies_to_targets_without_their_own(tmp_path: Path) -> None:
+    config = load(
+        write(
+            tmp_path,
+            """\
+            version: 1
+            environments: {prod: {}}
+            apps:
+              job:
+                image: r/job
+                digest: image.digest
+                targets:
+                  - {file: a.yaml, key: image.tag}
+                  - {file: b.yaml, key: job.tag, digest-key: job.digest}
+            """,
+        )
+    )
+    assert config.apps["job"].targets["prod"] == (
+        Target("a.yaml", key="image.tag", digest_key="image.digest", line=8),
+        Target("b.yaml", key="job.tag", digest_key="job.digest", line=9),
+    )

@@ -207,3 +207,10 @@ def test_importing_the_model_and_printing_the_schema_load_no_yaml_parser() -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "LOADED="
+
+
+def test_tag_fields_documented_in_the_schema_are_the_resolvers() -> None:
+    from updater.config_schema import TAG_FIELDS
+    from updater.resolve import TemplateVars
+
+    assert tuple(TemplateVars.__dataclass_fields__) == TAG_FIELDS

@@ -256,7 +256,7 @@ CASES = [
     case(
         "unbalanced-template",
         [("version: 1\n", "version: 1\ncommit: {message: 'deploy {env'}\n")],
-        "{file}:2:19: commit.message: invalid template 'deploy {env': expected '}' before end of string; write {name}, and {{ }} for literal braces",
+        "{file}:2:19: commit.message: invalid template 'deploy {env': expected '}' before end of string; write {command}, {env}, {apps}, {tags}, {app}, {tag}, and {{ }} for literal braces",
     ),
     case(
         "bad-branch",
@@ -349,6 +349,16 @@ CASES = [
         "github-url-not-url",
         [("version: 1\n", "version: 1\nscm: {provider: github, github-url: ghe.example.com}\n")],
         '{file}:2:37: scm.github-url: "ghe.example.com" is not an http(s) URL; use e.g. https://ghe.example.com/api/v3',
+    ),
+    case(
+        "unknown-message-placeholder",
+        [("version: 1\n", "version: 1\ncommit: {message: 'deploy {environment}'}\n")],
+        "{file}:2:19: commit.message: unknown placeholder {environment} in 'deploy {environment}'; use {command}, {env}, {apps}, {tags}, {app}, {tag}",
+    ),
+    case(
+        "unknown-branch-placeholder",
+        [("version: 1\n", "version: 1\npull-request: {branch: 'updater/{sha}'}\n")],
+        "{file}:2:24: pull-request.branch: unknown placeholder {sha} in 'updater/{sha}'; use {env}, {app}, {command}",
     ),
 ]
 

@@ -12,6 +12,7 @@ The rules, so that the common case stays short:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,6 @@ from updater.keypath import format_key_path, parse_key_path
 
 _LOCATOR_KEYS = ("key", "image-locator", "marker", "targets")
 File = tuple[str, Path_]  # normalised file and the config node naming it
-
-
 Located = tuple[Target, Path_]  # a target and the config node of its locator
 # (branch, file, document, locator) -> the app and config node that writes it; see `build_app`
 Claims = dict[tuple[str | None, str, int | None, str], tuple[str, Path_]]  # -> (environment, node)
@@ -57,6 +56,10 @@ def build_app(
     overrides: dict[str, dict[str, Any]] = spec.get("overrides", {})
     for env in overrides:
         check_env_name(loaded, (*base, "overrides", env), env, known, at_value=False)
+    digest = spec.get("digest")
+    digest_key = digest if isinstance(digest, str) else None
+    if digest_key is not None:
+        check_key_path(loaded, (*base, "digest"), digest_key)
     targets: dict[str, tuple[Target, ...]] = {}
     for env in known:
         override = overrides.get(env, {})
@@ -65,9 +68,8 @@ def build_app(
         else:
             source, source_path = spec, base
         document = override.get("document", spec.get("document"))
-        found = _targets(
-            loaded, root, env, source, source_path, spec, files.get(env, []), images.get(env), document
-        )
+        scope = _Scope(loaded, root, env, known, files.get(env, []), images.get(env), document, digest_key)
+        found = _targets(scope, source, source_path)
         for target, path in found:
             _claim(loaded, claims, environments[env], target, path)
         if found:
@@ -154,29 +156,31 @@ def _check_image(loaded: Loaded, path: Path_, image: str) -> None:
         raise loaded.error(path, message, at_value=True)
 
 
-def _targets(
-    loaded: Loaded,
-    root: Path,
-    env: str,
-    source: dict[str, Any],
-    source_path: Path_,
-    app: dict[str, Any],
-    files: list[File],
-    image: str | None,
-    document: int | None,
-) -> list[Located]:
+@dataclass(frozen=True)
+class _Scope:
+    """What the locators of one app in one environment resolve against."""
+
+    loaded: Loaded
+    root: Path
+    env: str
+    known: list[str]  # every environment name
+    files: list[File]  # the app's values files in `env`
+    image: str | None  # the app's image in `env`
+    document: int | None
+    digest_key: str | None  # the app's `digest: KEY`
+
+
+def _targets(scope: _Scope, source: dict[str, Any], source_path: Path_) -> list[Located]:
     """Return the targets of one environment from `source` (the app, or its override for `env`)."""
-    digest = app.get("digest")
-    digest_key = digest if isinstance(digest, str) else None
-    if digest_key is not None:
-        check_key_path(loaded, (*source_path[:2], "digest"), digest_key)
-    if not any(key in source for key in _LOCATOR_KEYS):
-        return [
-            (Target(file, image=image, document=document, digest_key=digest_key, line=file_path_line), path)
-            for file, path in files
-            for file_path_line in [loaded.value_marks[path].line]
-        ]
     out: list[Located] = []
+    if not any(key in source for key in _LOCATOR_KEYS):  # default: find the app's image in each file
+        for file, path in scope.files:
+            line = scope.loaded.value_marks[path].line
+            target = Target(
+                file, image=scope.image, document=scope.document, digest_key=scope.digest_key, line=line
+            )
+            out.append((target, path))
+        return out
     for config_key, field in (("key", "key"), ("image-locator", "image"), ("marker", "marker")):
         raw = source.get(config_key)
         if raw is None:
@@ -186,81 +190,67 @@ def _targets(
         else:
             items = [((*source_path, config_key), raw)]
         for path, value in items:
-            locator = _locator(loaded, path, field, value, image)
-            line = loaded.value_marks[path].line
-            for file, _ in files:
-                target = Target(file, document=document, digest_key=digest_key, line=line, **locator)
+            locator = _locator(scope, path, field, value)
+            line = scope.loaded.value_marks[path].line
+            for file, _ in scope.files:
+                target = Target(
+                    file, document=scope.document, digest_key=scope.digest_key, line=line, **locator
+                )
                 out.append((target, path))
     for index, item in enumerate(source.get("targets", [])):
-        out += _explicit_target(
-            loaded, root, env, (*source_path, "targets", index), item, files, image, document
-        )
+        out += _explicit_target(scope, (*source_path, "targets", index), item)
     return out
 
 
-def _locator(loaded: Loaded, path: Path_, field: str, value: str | bool, image: str | None) -> dict[str, Any]:
+def _locator(scope: _Scope, path: Path_, field: str, value: str | bool) -> dict[str, Any]:
     """Return the Target keyword for one locator, checked."""
     if value is True:
-        return {field: image}  # the app's own image; its absence is reported as "no image for environment"
+        return {field: scope.image}  # the app's own; its absence is reported as "no image for environment"
     assert isinstance(value, str)
     if field == "image":
-        _check_image(loaded, path, value)
+        _check_image(scope.loaded, path, value)
     elif field == "key":
-        check_key_path(loaded, path, value)
+        check_key_path(scope.loaded, path, value)
     elif field == "marker" and not re.fullmatch(r"[^\s#]+", value):
         message = f'"{value}" is not a marker name; use the NAME of "# updater: NAME"'
-        raise loaded.error(path, message, at_value=True)
+        raise scope.loaded.error(path, message, at_value=True)
     return {field: value}
 
 
-def _explicit_target(
-    loaded: Loaded,
-    root: Path,
-    env: str,
-    path: Path_,
-    item: dict[str, Any],
-    files: list[File],
-    image: str | None,
-    document: int | None,
-) -> list[Located]:
+def _explicit_target(scope: _Scope, path: Path_, item: dict[str, Any]) -> list[Located]:
     """Return the targets one `targets:` entry gives in `env` (none if it is for other environments)."""
+    loaded = scope.loaded
     envs = item.get("env")
     if envs is not None:
         names = [envs] if isinstance(envs, str) else envs
         for i, name in enumerate(names):
             check_env_name(
-                loaded,
-                (*path, "env") if isinstance(envs, str) else (*path, "env", i),
-                name,
-                list(_known(loaded)),
+                loaded, (*path, "env") if isinstance(envs, str) else (*path, "env", i), name, scope.known
             )
-        if env not in names:
+        if scope.env not in names:
             return []
     chosen = [key for key in ("key", "image", "marker") if key in item]
     if len(chosen) != 1:
         found = " and ".join(chosen) if chosen else "none"
         raise loaded.error(path, f"a target needs exactly one of key, image, marker (found {found})")
     field = chosen[0]
-    locator = _locator(loaded, (*path, field), field, item[field], image)
-    digest_key = item.get("digest-key")
-    if digest_key is not None:
-        check_key_path(loaded, (*path, "digest-key"), digest_key)
+    locator = _locator(scope, (*path, field), field, item[field])
+    digest_key = item.get("digest-key", scope.digest_key)
+    if "digest-key" in item:
+        check_key_path(loaded, (*path, "digest-key"), item["digest-key"])
     if "file" in item:
-        target_files = [check_file(loaded, root, (*path, "file"), item["file"])]
-    elif files:
-        target_files = [file for file, _ in files]
+        files = [check_file(loaded, scope.root, (*path, "file"), item["file"])]
+    elif scope.files:
+        files = [file for file, _ in scope.files]
     elif envs is None:
         return []  # an app without values files in this environment
     else:
-        raise loaded.error(path, f'no file for environment "{env}"; add file: PATH or values.{env}')
+        raise loaded.error(
+            path, f'no file for environment "{scope.env}"; add file: PATH or values.{scope.env}'
+        )
     line = loaded.mark(path).line
-    doc = item.get("document", document)
-    where = (*path, field)
+    document = item.get("document", scope.document)
     return [
-        (Target(file, document=doc, digest_key=digest_key, line=line, **locator), where)
-        for file in target_files
+        (Target(file, document=document, digest_key=digest_key, line=line, **locator), (*path, field))
+        for file in files
     ]
-
-
-def _known(loaded: Loaded) -> list[str]:
-    return list(loaded.data["environments"])

@@ -168,26 +168,28 @@ def load(path: Path) -> Config:
 
 def _build(path: Path, loaded: Loaded) -> Config:
     from updater import _configapps
+    from updater.config_schema import BRANCH_FIELDS, MESSAGE_FIELDS
 
     data = loaded.data
     root = Path(os.path.abspath(path)).parent.resolve()
     scm = _scm(loaded, data.get("scm") or {})
+    registry = data.get("registry") or {}
+    commit = data.get("commit") or {}
+    pr = data.get("pull-request") or {}
+    if "message" in commit:
+        check_template(loaded, ("commit", "message"), commit["message"], MESSAGE_FIELDS)
+    for key in ("title", "body"):
+        if key in pr:
+            check_template(loaded, ("pull-request", key), pr[key], MESSAGE_FIELDS)
+    if "branch" in pr:
+        check_template(loaded, ("pull-request", "branch"), pr["branch"], BRANCH_FIELDS)
+        check_branch(loaded, ("pull-request", "branch"), pr["branch"])
     environments = _environments(loaded, data["environments"])
     claims: _configapps.Claims = {}
     apps = {
         name: _configapps.build_app(loaded, root, environments, name, spec, claims)
         for name, spec in data["apps"].items()
     }
-    registry = data.get("registry") or {}
-    pr = data.get("pull-request") or {}
-    commit = data.get("commit") or {}
-    for key in ("title", "body", "branch"):
-        if key in pr:
-            check_template(loaded, ("pull-request", key), pr[key])
-    if "branch" in pr:
-        check_branch(loaded, ("pull-request", "branch"), pr["branch"])
-    if "message" in commit:
-        check_template(loaded, ("commit", "message"), commit["message"])
     author = commit.get("author")
     return Config(
         path=path,
@@ -246,7 +248,7 @@ def _environments(loaded: Loaded, data: dict[str, Any]) -> dict[str, Environment
                 message = "an environment cannot promote from itself; name another environment"
                 raise loaded.error(("environments", name, "promote-from"), message, at_value=True)
         if "branch" in spec:
-            check_branch(loaded, ("environments", name, "branch"), spec["branch"])
+            check_branch(loaded, ("environments", name, "branch"), spec["branch"], template=False)
         environments[name] = Environment(
             name=name,
             branch=spec.get("branch"),
@@ -338,16 +340,17 @@ def _check_regex(loaded: Loaded, path: Path_, pattern: str) -> int:
         ) from None
 
 
-def check_template(loaded: Loaded, path: Path_, text: str) -> None:
-    """Raise a ConfigError unless `text` is a valid {placeholder} template (balanced braces, names)."""
+def check_template(loaded: Loaded, path: Path_, text: str, fields: tuple[str, ...]) -> None:
+    """Raise a ConfigError unless `text` is a str.format template using only `fields`."""
+    allowed = ", ".join("{" + name + "}" for name in fields)
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
     except ValueError as exc:
-        message = f"invalid template {text!r}: {exc}; write {{name}}, and {{{{ }}}} for literal braces"
+        message = f"invalid template {text!r}: {exc}; write {allowed}, and {{{{ }}}} for literal braces"
         raise loaded.error(path, message, at_value=True) from None
-    for name in fields:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            message = f"invalid placeholder {{{name}}} in {text!r}; write {{name}} with a plain name"
+    for name in names:
+        if name not in fields:
+            message = f"unknown placeholder {{{name}}} in {text!r}; use {allowed}"
             raise loaded.error(path, message, at_value=True)
 
 
@@ -385,9 +388,9 @@ def _check_range(loaded: Loaded, path: Path_, text: str) -> None:
 _REF_PART = r"[A-Za-z0-9_][A-Za-z0-9_.+-]*"
 
 
-def check_branch(loaded: Loaded, path: Path_, text: str) -> None:
-    """Raise a ConfigError unless `text` (placeholders filled) is a plain git branch name."""
-    name = _TAG_FIELD.sub("x", text)
+def check_branch(loaded: Loaded, path: Path_, text: str, *, template: bool = True) -> None:
+    """Raise a ConfigError unless `text` (with placeholders filled) is a plain git branch name."""
+    name = _TAG_FIELD.sub("x", text) if template else text
     if not re.fullmatch(f"{_REF_PART}(/{_REF_PART})*", name) or ".." in name or name.endswith((".lock", ".")):
         message = f"\"{text}\" is not a usable branch name; use letters, digits, '-', '_', '.' and '/'"
         raise loaded.error(path, message, at_value=True)

@@ -77,15 +77,24 @@ def _one_or_many(description: str) -> OneOf:
     return OneOf((_string(""), ListOf(_string(""), min_items=1)), description)
 
 
-def _template(description: str) -> Scalar:
-    return _string(f"{description} (a template: {{app}}, {{env}}, {{sha}}, {{sha:7}}, ...)")
+# Placeholders of each kind of template (tag fields come from updater.resolve.TemplateVars).
+TAG_FIELDS = ("sha", "app", "env", "branch", "run")
+MESSAGE_FIELDS = ("command", "env", "apps", "tags", "app", "tag")
+BRANCH_FIELDS = ("env", "app", "command")
+
+
+def _template(description: str, fields: tuple[str, ...]) -> Scalar:
+    names = ", ".join("{" + name + "}" for name in fields)
+    return _string(f"{description}; a template of {names}" + (", {sha:N}" if "sha" in fields else ""))
 
 
 TAG_POLICY = Obj(
     "tag-policy",
     {
         "strategy": _string("How to choose the tag.", enum=STRATEGIES),
-        "template": _template("Tag to use; `*` leaves a part open, resolved to the newest match"),
+        "template": _template(
+            "Tag to use (`*` leaves a part open, resolved to the newest match)", TAG_FIELDS
+        ),
         "tag": _string("For strategy digest: the tag CI pushed or a moving tag such as latest."),
         "include": _string(
             "Regular expression a tag must match (a capture group orders numerical/alphabetical)."
@@ -102,7 +111,7 @@ TAG_POLICY = Obj(
     },
     "How an environment's tag is chosen.",
 )
-TAG = OneOf((_template("Tag template"), TAG_POLICY), "A tag template, or a tag policy mapping.")
+TAG = OneOf((_template("Tag", TAG_FIELDS), TAG_POLICY), "A tag template, or a tag policy mapping.")
 
 ENVIRONMENT = Obj(
     "environment",
@@ -218,22 +227,22 @@ CONFIG = Obj(
                     "Commit author (default: from the environment).",
                     required=("name", "email"),
                 ),
-                "message": _template("Commit message first line"),
+                "message": _template("Commit message title", MESSAGE_FIELDS),
             },
             "Commit settings.",
         ),
         "pull-request": Obj(
             "pull-request",
             {
-                "title": _template("Pull request title"),
-                "body": _template("Pull request body"),
+                "title": _template("Pull request title", MESSAGE_FIELDS),
+                "body": _template("Pull request body (before the list of changes)", MESSAGE_FIELDS),
                 "labels": ListOf(_string(""), "Labels to add."),
                 "reviewers": ListOf(_string(""), "Users asked to review."),
                 "team-reviewers": ListOf(_string(""), "Teams asked to review."),
                 "assignees": ListOf(_string(""), "Users assigned."),
                 "draft": Scalar("boolean", "Open pull requests as drafts."),
                 "merge-method": _string("Merge method for auto-merge (default squash).", enum=MERGE_METHODS),
-                "branch": _template("Head branch, e.g. updater/{env}/{app}"),
+                "branch": _template("Head branch (default updater/{env}/{app})", BRANCH_FIELDS),
             },
             "Pull request settings (modes pull-request and auto-merge).",
         ),
