@@ -356,3 +356,15 @@ def test_entrypoint_passes_cli_errors_through_and_masks_the_token(tmp_path: Path
     assert proc.stdout.splitlines()[0] == f"::add-mask::{token}"
     assert "::error title=updater::" in proc.stdout
     assert token not in proc.stderr and token not in "\n".join(proc.stdout.splitlines()[1:])
+    lines = proc.stdout.splitlines()
+    (stop,) = [n for n, line in enumerate(lines) if line.startswith("::stop-commands::")]
+    assert lines[stop + 1].startswith("updater: error: ") and "missing.yaml" in lines[stop + 1]
+    assert lines[stop + 2] == "::" + lines[stop].removeprefix("::stop-commands::") + "::"
+
+
+def test_cli_log_cannot_issue_workflow_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    action._echo_inert("fine\n::set-env name=X::y\n::add-mask::z")
+    first, *body, last = capsys.readouterr().out.splitlines()
+    marker = first.removeprefix("::stop-commands::")
+    assert len(marker) == 32 and last == f"::{marker}::"
+    assert body == ["fine", "::set-env name=X::y", "::add-mask::z"]

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -228,6 +229,17 @@ def _error(message: str) -> None:
     print(f"::error title=updater::{ci.escape_data(redact.mask(message))}", flush=True)
 
 
+def _echo_inert(text: str) -> None:
+    """Copy the CLI's log into ours with workflow commands off, so no `::command` in it is obeyed.
+
+    One stream (stdout) keeps the stop and resume markers in order around the text.
+    """
+    marker = secrets.token_hex(16)
+    print(f"::stop-commands::{marker}")
+    print(text, end="" if text.endswith("\n") else "\n")
+    print(f"::{marker}::", flush=True)
+
+
 def run(environ: Mapping[str, str]) -> int:
     """Run one action step and return its exit code (the CLI's own, or 2 for bad inputs)."""
     for name in ("token",):
@@ -244,7 +256,6 @@ def run(environ: Mapping[str, str]) -> int:
         for line in ci.mask_commands(call.secrets):
             print(line, flush=True)
         child_env = {**environ, **call.env}
-        child_env.pop("UPDATER_DEBUG", None)
         print(f"updater {' '.join(call.argv)}", flush=True)
         proc = subprocess.run(
             [sys.executable, "-m", "updater", *call.argv],
@@ -255,15 +266,14 @@ def run(environ: Mapping[str, str]) -> int:
             check=False,
         )
     if proc.stderr:
-        sys.stderr.write(redact.mask(proc.stderr))
-        sys.stderr.flush()
+        _echo_inert(redact.mask(proc.stderr))
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or [f"updater exited with {proc.returncode}"])[-1]
         _error(last)
     try:
         result = json.loads(proc.stdout) if proc.stdout.strip() else None
     except ValueError:
-        sys.stderr.write(redact.mask(proc.stdout))
+        _echo_inert(redact.mask(proc.stdout))
         _error("updater --json printed something that is not JSON")
         return proc.returncode or 1
     if isinstance(result, dict):
