@@ -9,6 +9,7 @@ caller may handle, such as 422 "Reference already exists") or `RemoteError`.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -59,6 +60,8 @@ def open_github(
     redact.register(private_key)
     from github import Auth, Github
 
+    _mask_library_logs()
+
     settings: dict[str, Any] = {
         "base_url": base,
         "retry": None,
@@ -79,6 +82,24 @@ def open_github(
     if app_id:  # fetch the installation token now, under our retry policy, and mask it everywhere
         redact.register(guarded(lambda: str(auth.token), "GitHub App installation token"))
     return GitHubBackend(gh.requester, owner, name)
+
+
+def _mask_library_logs() -> None:
+    """Route PyGithub's logs through ours, masked where they are made.
+
+    PyGithub pins its logger at INFO with its own unfiltered stderr handler; we drop that handler so
+    that --debug (root at DEBUG, MaskingFilter) shows its request log, and mask records at the
+    source so that no handler, not even logging's last resort, can print a secret.
+    """
+    library = logging.getLogger("github")
+    for handler in list(library.handlers):
+        if type(handler) is logging.StreamHandler:
+            library.removeHandler(handler)
+    library.setLevel(logging.NOTSET)
+    for name in ("github", "github.Requester", "github.GithubRetry", "urllib3.connectionpool"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, redact.MaskingFilter) for f in logger.filters):
+            logger.addFilter(redact.MaskingFilter())
 
 
 def _app_auth(
