@@ -202,3 +202,45 @@ def test_bump_command_without_env_is_a_usage_error(tmp_path: Path) -> None:
         proc.stderr.strip()
         == "updater: error: the bump command needs the env parameter (the environment to bump)"
     )
+
+
+def test_promote_command_opens_a_pull_request_with_the_named_token(
+    tmp_path: Path,
+    pushed: Pushed,  # noqa: F811
+) -> None:
+    """The orb's promote against the loopback GitHub (testing/github_server.py, GitHub's published API).
+
+    The token is an env_var_name parameter: only the variable's name is in the config, and the
+    loopback server refuses any other token, so the promote succeeds only if the name was resolved.
+    """
+    from test_action_github import PROD, STAGE, config
+
+    from testing.github_server import new_token, start_github
+
+    text = config(pushed.registry.host)
+    staged = STAGE.replace(b"0000000", b"1a2b3c4")
+    files = {
+        ".updater.yaml": text.encode(),
+        "k8s/api/values-stage.yaml": staged,
+        "k8s/api/values-prod.yaml": PROD,
+    }
+    token = new_token()
+    checkout = tmp_path / "project"
+    checkout.mkdir()
+    (checkout / ".updater.yaml").write_text(text)
+    with start_github(tmp_path / "github", files, token=token) as server:
+        env = circleci_env(tmp_path)
+        env.update({"GH_BOT_TOKEN": token, "REGISTRY_LOGIN": docker_config_json(pushed.registry)})
+        params = {"to": "production", "github-token": "GH_BOT_TOKEN", "github-url": server.url,
+                  "docker-config": "REGISTRY_LOGIN"}  # fmt: skip
+        proc = run_command("promote", params, env, checkout)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        (pr,) = server.state.pulls.values()
+        assert server.read(pr.head, "k8s/api/values-prod.yaml") == PROD.replace(b"0000000", b"1a2b3c4")
+    number, url, changed = exported(
+        Path(env["BASH_ENV"]), "UPDATER_PR_NUMBER", "UPDATER_PR_URL", "UPDATER_CHANGED"
+    )
+    assert (number, changed) == (str(pr.number), "true")
+    assert url.endswith(f"/acme/gitops/pull/{pr.number}")
+    assert proc.stdout.splitlines()[0] == "updater promote --to production --json"
+    assert token not in proc.stdout + proc.stderr
