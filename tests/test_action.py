@@ -313,6 +313,24 @@ def test_docker_config_directory_is_used_in_place(tmp_path: Path) -> None:
         action.invocation(inputs_env(env="s", **{"docker-config": "{oops"}), tmp_path)
 
 
+def test_workload_identity_credentials_mask_the_request_token(tmp_path: Path) -> None:
+    """google-github-actions/auth's external_account file carries the runner's ID-token request token."""
+    creds = {
+        "type": "external_account",
+        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/gh",
+        "credential_source": {
+            "url": "https://pipelines.actions.example/idtoken?audience=x",
+            "headers": {"Authorization": "Bearer eyJ0eXAiOi.request-token.sig"},
+            "format": {"type": "json", "subject_token_field_name": "value"},
+        },
+    }
+    path = tmp_path / "gha-creds-abc.json"
+    path.write_text(json.dumps(creds))
+    call = action.invocation(inputs_env(env="s", **{"google-credentials": str(path)}), tmp_path)
+    assert call.env["GOOGLE_APPLICATION_CREDENTIALS"] == str(path)
+    assert call.secrets == ("Bearer eyJ0eXAiOi.request-token.sig", "eyJ0eXAiOi.request-token.sig")
+
+
 def test_missing_google_credentials_is_an_input_error(tmp_path: Path) -> None:
     env = {
         **inputs_env(env="s", **{"google-credentials": "/nowhere/gha-creds-x.json"}),

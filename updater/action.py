@@ -145,6 +145,23 @@ def _find_credentials(path: str, environ: Mapping[str, str]) -> Path:
     )
 
 
+def _google_secrets(data: Mapping[str, Any]) -> list[str]:
+    """Return the secrets in a Google credentials file: keys, refresh tokens, and for workload identity
+    federation the bearer token google-github-actions/auth puts in credential_source's headers."""
+    found = [
+        str(data[k])
+        for k in ("private_key", "private_key_id", "refresh_token", "client_secret")
+        if data.get(k)
+    ]
+    source = data.get("credential_source")
+    headers = source.get("headers") if isinstance(source, Mapping) else None
+    for value in headers.values() if isinstance(headers, Mapping) else ():
+        if isinstance(value, str) and value:
+            scheme, _, credential = value.partition(" ")
+            found += [value, credential] if scheme.lower() == "bearer" and credential else [value]
+    return found
+
+
 def _docker_config_secrets(config: Mapping[str, Any]) -> list[str]:
     """Return every credential a docker config.json holds (auth strings, passwords, identity tokens)."""
     found: list[str] = []
@@ -189,7 +206,7 @@ def credentials(
                 f"input 'google-credentials': {path} is not a JSON credentials file: {exc}"
             ) from None
         if isinstance(data, Mapping):
-            found += [str(data[k]) for k in ("private_key", "private_key_id", "refresh_token") if data.get(k)]
+            found += _google_secrets(data)
     docker = inputs.get("docker-config", "")
     if docker:
         if docker.lstrip().startswith("{"):
