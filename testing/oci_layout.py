@@ -131,17 +131,18 @@ def build_layout(path: str | Path, images: Iterable[LayoutImage], *, nested: boo
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
     (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-    entries = _existing(root)
+    entries = {e["annotations"][REF_NAME]: e for e in _existing(root)}
     written: dict[str, str] = {}
     for image in images:
         desc = _image(root, image)
         for tag in image.tags:
-            entries = [e for e in entries if e["annotations"][REF_NAME] != tag]
-            entries.append({**desc, "annotations": {REF_NAME: tag}})
+            entries.pop(tag, None)  # a tag pushed again moves to the new image
+            entries[tag] = {**desc, "annotations": {REF_NAME: tag}}
             written[tag] = desc["digest"]
-    manifests = entries
+    manifests = list(entries.values())
     if nested:
-        manifests = [_json_blob(root, INDEX, {"schemaVersion": 2, "mediaType": INDEX, "manifests": entries})]
+        nested_index = {"schemaVersion": 2, "mediaType": INDEX, "manifests": manifests}
+        manifests = [_json_blob(root, INDEX, nested_index)]
     index = {"schemaVersion": 2, "mediaType": INDEX, "manifests": manifests}
     (root / "index.json").write_text(json.dumps(index, indent=2) + "\n")
     return written

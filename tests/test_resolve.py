@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from testing.cli import run
 from testing.oci_layout import LayoutImage, build_layout, utc
 from updater import retry
 from updater.errors import InputError
@@ -249,3 +251,42 @@ def test_commit_sha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert commit_sha(cwd=str(tmp_path)) == "c" * 40
     monkeypatch.setenv("GITHUB_SHA", "b" * 40)
     assert commit_sha(cwd=str(tmp_path)) == "b" * 40
+
+
+def test_ten_thousand_tags(tmp_path: Path) -> None:
+    images = [
+        LayoutImage(
+            [f"build-{k * 500 + i:05d}" for i in range(490)] + [f"v1.{k}.{j}" for j in range(10)],
+            utc(2026, 1, 1 + k),
+        )
+        for k in range(20)
+    ]
+    build_layout(tmp_path, images)
+    registry = LayoutRegistry(parse(f"oci:{tmp_path}"), RegistryOptions())
+    assert len(registry.list_tags()) == 10_000
+    numerical = resolve(registry, Strategy("numerical", include=r"^build-(\d+)$"), VARS)
+    assert (numerical.tag, numerical.requests) == ("build-09989", 1)
+    assert resolve(registry, Strategy("semver", range="~1.7"), VARS).tag == "v1.7.9"
+    newest = resolve(registry, Strategy("newest", include="^build-"), VARS)
+    assert newest.created == utc(2026, 1, 20)
+    assert newest.requests == 1 + 20 * 2  # the index, then manifest + config once per digest
+    # build-03000..03489 are day 7, build-03500..03989 day 8: the open part takes the newest build
+    opened = resolve(registry, Strategy(template="build-0{run}*"), TemplateVars(run="3"))
+    assert (opened.tag, opened.created) == ("build-03989", utc(2026, 1, 8))
+
+
+def test_cli_on_a_layout(tmp_path: Path) -> None:
+    build_layout(tmp_path / "docs", [LayoutImage(["stage-docs-1a2b3c4", "latest"], utc(2026, 1, 1))])
+    result = run("resolve", "oci:docs", "--template", "stage-{app}-{sha:7}", "--sha", SHA, cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "stage-docs-1a2b3c4\n", "")
+    moving = run("resolve", "oci:docs:latest", "--json", cwd=tmp_path)
+    assert json.loads(moving.stdout)["tag"] == "stage-docs-1a2b3c4"
+    none = run("resolve", "oci:docs", cwd=tmp_path)
+    assert (none.returncode, none.stderr) == (
+        2,
+        "updater: error: oci:docs: say how to pick the tag: --template, --tag, --range, "
+        "or --strategy newest --include REGEX\n",
+    )
+    bad = run("resolve", "oci:docs", "--wait", "soon", "--tag", "latest", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "'soon' is not a duration; write e.g. 90s, 5m or 1m30s" in bad.stderr
