@@ -9,21 +9,22 @@ import pytest
 
 from testing.cli import run
 from testing.gitrepo import TAGS, GitOps, two_env_gitops
+from updater.bump import bump
+from updater.config import load
+from updater.scm.git import GitBackend
 
 
 @pytest.fixture
 def ops(tmp_path: Path) -> GitOps:
     """staging went TAGS[0] -> TAGS[1] -> TAGS[2], one bump each (with an unrelated commit between)."""
     ops = two_env_gitops(tmp_path)
-    assert (
-        run("bump", "--env", "staging", "--sha", "1b2c3d4", "--app", "api", cwd=ops.remote.work).returncode
-        == 0
-    )
+    # Set up in-process (the CLI path of bump is tested elsewhere); the rollbacks below run the CLI.
+    config = load(ops.remote.work / ".updater.yaml")
+    with GitBackend(ops.remote.url) as backend:
+        assert bump(config, backend, "staging", ["api"], sha="1b2c3d4").changed
     ops.remote.commit({"README.md": "unrelated\n"}, "docs")
-    assert (
-        run("bump", "--env", "staging", "--sha", "4f9e2d1", "--app", "api", cwd=ops.remote.work).returncode
-        == 0
-    )
+    with GitBackend(ops.remote.url) as backend:
+        assert bump(config, backend, "staging", ["api"], sha="4f9e2d1").changed
     return ops
 
 
