@@ -172,3 +172,16 @@ def test_twenty_concurrent_bumps_all_land(gh: GitHubServer) -> None:
     assert commits.index(base) == 20  # exactly twenty commits, none lost, none doubled
     lost = sum(1 for kind, _, what in gh.log if kind == "graphql" and "createCommitOnBranch" in what) - 20
     print(f"20 concurrent bumps: {lost} lost races retried")
+
+
+def test_read_many_is_one_query_and_hints_the_next_apply(gh: GitHubServer) -> None:
+    b = backend(gh)
+    gh.reset_counts()
+    wanted = [path(i) for i in range(50)] + ["k8s/missing.yaml"]
+    files = b.read_many("main", wanted)  # type: ignore[attr-defined]
+    assert files[path(7)] == values("app07") and files["k8s/missing.yaml"] is None
+    assert calls(gh) == 1
+    gh.reset_counts()
+    outcome = b.apply(CommitRequest("main", "bump all"), unhinted(bump({path(i): "v5" for i in range(50)})))
+    assert outcome.changed and len(outcome.files) == 50
+    assert calls(gh) == 2  # the paths read before served as the hint: one read, one commit

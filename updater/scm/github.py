@@ -175,6 +175,8 @@ class GitHubBackend:
         self.name = name
         # None: not known yet; False: the server lacks createCommitOnBranch (older GHES).
         self.graphql_commit: bool | None = None
+        # Paths read per branch: an editor without a `paths` hint most likely reads these again.
+        self.read_paths: dict[str, dict[str, None]] = {}
 
     @property
     def repository(self) -> str:
@@ -216,9 +218,29 @@ class GitHubBackend:
 
     # --- Backend ----------------------------------------------------------------------------
     def read(self, branch: str, path: str) -> bytes | None:
+        self.read_paths.setdefault(branch, {})[path] = None
         expr = f"{branch}:{path}"
         data = guarded_query(self, gql.BLOB_QUERY, {"expr": expr}, f"read {path} on {branch}")
         return self.blob_content(path, data["repository"].get("object"))
+
+    def read_many(self, branch: str, paths: list[str] | tuple[str, ...]) -> dict[str, bytes | None]:
+        """Return many files of one branch head in ONE query (an optional extension of `Backend`)."""
+        paths = tuple(dict.fromkeys(paths))
+        for path in paths:
+            self.read_paths.setdefault(branch, {})[path] = None
+        query = gql.snapshot_query(paths, with_head=False)
+        variables: dict[str, Any] = {
+            "base": gql.qualified(branch),
+            **{f"p{i}": p for i, p in enumerate(paths)},
+        }
+        snap = gql.parse_snapshot(guarded_query(self, query, variables, f"read {branch}"), paths)
+        if snap.base_oid is None:
+            raise RemoteError(f"branch {branch!r} does not exist in {self.repository}")
+        out: dict[str, bytes | None] = {}
+        for path, state in snap.files.items():
+            fetched = state.content is None and state.oid is not None
+            out[path] = self.fetch_blob(state.oid or "", path) if fetched else state.content
+        return out
 
     def blob_content(self, path: str, obj: dict[str, Any] | None) -> bytes | None:
         """Return a Blob answer's bytes, fetching big or binary blobs over REST."""

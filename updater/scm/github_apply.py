@@ -76,7 +76,9 @@ class _Run:
         self.gh = backend
         self.request = request
         self.editor = editor
-        self.paths = tuple(dict.fromkeys(getattr(editor, "paths", ()) or ()))
+        # The files to fetch with the snapshot: the editor's hint, else what the caller read before.
+        hint = getattr(editor, "paths", None) or backend.read_paths.get(request.branch, ())
+        self.paths = tuple(dict.fromkeys(hint))
         self.uncertain: tuple[str, tuple[str, ...]] | None = (
             None  # (expected head, files) of a write in doubt
         )
