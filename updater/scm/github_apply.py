@@ -77,8 +77,8 @@ class _Run:
         self.request = request
         self.editor = editor
         # The files to fetch with the snapshot: the editor's hint, else what the caller read before.
-        hint = getattr(editor, "paths", None) or backend.read_paths.get(request.branch, ())
-        self.paths = tuple(dict.fromkeys(hint))
+        hint: Any = getattr(editor, "paths", None) or backend.read_paths.get(request.branch) or ()
+        self.paths: tuple[str, ...] = tuple(dict.fromkeys(hint))
         self.uncertain: tuple[str, tuple[str, ...]] | None = (
             None  # (expected head, files) of a write in doubt
         )
