@@ -79,6 +79,22 @@ def test_bump_arguments_for_several_apps() -> None:
     ]  # fmt: skip
 
 
+def test_apps_as_a_json_list() -> None:
+    inputs = action.read_inputs(inputs_env(env="staging", apps='["api", "worker"]'))
+    assert action.cli_arguments(inputs, None) == [
+        "bump",
+        "--env",
+        "staging",
+        "--app",
+        "api",
+        "--app",
+        "worker",
+        "--json",
+    ]
+    with pytest.raises(action.ActionInputError, match=r"input 'apps': .* is not a JSON list of names"):
+        action.cli_arguments(action.read_inputs(inputs_env(env="s", apps='["api", 3]')), None)
+
+
 def test_all_apps_and_strategy_flags() -> None:
     inputs = action.read_inputs(
         inputs_env(

@@ -61,7 +61,17 @@ def _flag(inputs: Mapping[str, str], name: str) -> bool:
     raise ActionInputError(f"input '{name}': expected true or false, got {inputs[name]!r}")
 
 
-def _words(value: str) -> list[str]:
+def _apps(value: str) -> list[str]:
+    """Return the app names in an input: words split on spaces, commas or newlines, or a JSON list
+    (what a job's `outputs` usually hold, e.g. `${{ needs.changes.outputs.apps }}`)."""
+    if value.startswith("["):
+        try:
+            names = json.loads(value)
+        except ValueError:
+            names = None
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ActionInputError(f"input 'apps': {value!r} is not a JSON list of names")
+        return [n.strip() for n in names if n.strip()]
     return [w for w in re.split(r"[\s,]+", value) if w]
 
 
@@ -80,7 +90,7 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
         argv.append("--debug")
     _option(argv, "--retry-budget", inputs.get("retry-budget", ""))
     argv.append(command)
-    apps = _words(inputs.get("apps", ""))
+    apps = _apps(inputs.get("apps", ""))
     everything = _flag(inputs, "all") or apps in (["*"], ["all"])
     if everything:
         apps = []
