@@ -228,3 +228,23 @@ def test_pull_request_mode_with_plain_git_pushes_the_head_branch(
         remote.show("k8s/api/values-stage.yaml", branch="updater/staging/api")
         == API.replace(OLD, NEW).encode()
     )
+
+
+def test_unreachable_remote_exits_1_and_never_prints_its_token(
+    repo: tuple[Remote, dict[str, dict[str, str]]],
+) -> None:
+    remote, _ = repo
+    token = "ghp_" + "x7" * 18
+    cfg = remote.work / ".updater.yaml"
+    cfg.write_text(
+        cfg.read_text().replace(
+            "scm: {provider: git}", f"scm: {{provider: git, url: 'http://bot:{token}@127.0.0.1:9/r.git'}}"
+        )
+    )
+    result = run("--debug", "--retry-budget", "1", "bump", "--env", "staging", "--sha", SHA, cwd=remote.work)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "debug: updater.scm.git: git fetch" in result.stderr  # --debug really logged the git calls
+    assert token not in result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("updater: error: git fetch from http://bot:***@127.0.0.1:9/r.git failed: ")
+    assert last.endswith("; gave up after retrying")
