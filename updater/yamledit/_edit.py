@@ -13,7 +13,6 @@ from updater.yamledit._model import Change, Found, Locator
 from updater.yamledit._scalar import DIGEST, TAG_AT_DIGEST, plain_reads_as_string, render, validate_value
 from updater.yamledit._tree import (
     BOM,
-    Alias,
     Lines,
     Mapping,
     Node,
@@ -111,10 +110,13 @@ def _reference_tag(reference: str) -> str | None:
 
 
 def _refuse_aliased(ctx: Context, target: Target) -> None:
-    """Refuse a target whose value (or a container holding it) is anchored and aliased elsewhere."""
+    """Refuse a target scalar that is anchored and aliased elsewhere: the edit would change every use.
+
+    A containing block that is anchored and reused (`image: *image`, `<<: *defaults`) is how charts
+    share an image on purpose, so editing inside it is allowed; the change reaches every use.
+    """
     doc = ctx.docs[target.document]
-    held: list[Node] = [*target.ancestors, *([target.node] if target.node else [])]
-    anchors = {n.anchor for n in held if not isinstance(n, Alias) and n.anchor is not None}
+    anchors = {target.node.anchor} if target.node is not None and target.node.anchor is not None else set()
     uses = sorted({ctx.lines.line(a.start) for a in doc.aliases if a.anchor in anchors})
     if uses:
         node = target.node or target.parent
