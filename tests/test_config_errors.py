@@ -397,6 +397,14 @@ def test_exact_error(tmp_path: Path, bad: Case) -> None:
         ("- web\n", "{file}:1:1: (top level): expected a mapping, got a list"),
         ("# nothing yet\n", "{file}:1:1: (top level): the file is empty; start with 'version: 1'"),
         (
+            'version: 1\nenvironments: {a: {branch: "x\x07"}}\n',
+            "{file}:2:30: control character U+0007 is not allowed in YAML; remove it",
+        ),
+        (
+            "version: !!int x\nenvironments: {a: {}}\napps: {}\n",
+            "{file}:1:10: version: cannot read 'x' as tag:yaml.org,2002:int; remove the tag",
+        ),
+        (
             "version: 1\n---\nversion: 1\n",
             "{file}:2:1: YAML syntax error: expected a single document in the stream, but found another document; fix the YAML syntax",
         ),

@@ -15,6 +15,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from updater.config import ConfigError
 from updater.config_schema import ListOf, MapOf, Obj, OneOf, Scalar, Spec
@@ -88,6 +89,12 @@ def compose(file: str, text: str) -> Node | None:
         parts = [str(part) for part in (exc.context, exc.problem) if part] or ["invalid YAML"]
         problem = " ".join(", ".join(parts).split())
         raise ConfigError(f"{where}: YAML syntax error: {problem}; fix the YAML syntax") from None
+    except ReaderError as exc:  # a control character: the reader gives an offset, not a mark
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, exc.position - before.rfind("\n")
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        message = f"{file}:{line}:{column}: control character U+{code:04X} is not allowed in YAML; remove it"
+        raise ConfigError(message) from None
     return node
 
 
@@ -177,7 +184,12 @@ def _fits(node: Node, spec: Spec) -> bool:
 
 
 def _check_scalar(loaded: Loaded, node: Node, spec: Scalar, path: Path_) -> Any:
-    value = _scalar_value(node)
+    try:
+        value = _scalar_value(node)
+    except (MarkedYAMLError, ValueError):  # an explicit tag that does not fit, e.g. !!int x
+        raise loaded.error(
+            path, f"cannot read {node.value!r} as {node.tag}; remove the tag", at_value=True
+        ) from None
     if spec.enum and value not in spec.enum:
         choices = ", ".join(
             str(choice).lower() if isinstance(choice, bool) else str(choice) for choice in spec.enum
