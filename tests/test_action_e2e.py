@@ -227,3 +227,22 @@ def test_action_missing_image_fails_with_an_annotation_and_changes_nothing(
     assert stop < resume < lines.index(errors[0])
     assert Path(env["GITHUB_OUTPUT"]).read_text() == ""
     assert remote.head() == head
+
+
+def test_action_status_summarises_every_app(tmp_path: Path, pushed: Pushed) -> None:
+    remote = make_gitops(tmp_path, pushed.registry)
+    inputs = {"command": "status", "env": "staging", "docker-config": docker_config_json(pushed.registry)}
+    env = runner_env(remote.work, tmp_path, inputs)
+    proc = run_action(env)
+    assert proc.returncode == 0, proc.stdout
+    outputs = parse_github_output(Path(env["GITHUB_OUTPUT"]).read_text())
+    rows = json.loads(outputs["json"])["rows"]
+    assert [(r["app"], r["env"], r["tag"]) for r in rows] == [
+        ("api", "staging", "stage-api-0000000"),
+        ("worker", "staging", "stage-worker-0000000"),
+    ]
+    assert outputs["changed"] == "false"
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert summary.startswith("### updater status\n\n| App | Env | Tag | Newest | Behind |\n")
+    assert "| `api` | `staging` | `stage-api-0000000` | `stage-api-1a2b3c4` | yes |\n" in summary
+    assert "| `worker` | `staging` | `stage-worker-0000000` | `stage-worker-1a2b3c4` | yes |\n" in summary
