@@ -16,17 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from updater._configcheck import check_env_name, check_file, check_key_path, tag_policy
 from updater._configload import Loaded, Path_, dotted
-from updater.config import (
-    App,
-    Environment,
-    TagPolicy,
-    Target,
-    check_env_name,
-    check_file,
-    check_key_path,
-    tag_policy,
-)
+from updater.config import App, Environment, TagPolicy, Target
 from updater.keypath import format_key_path, parse_key_path
 
 _LOCATOR_KEYS = ("key", "image-locator", "marker", "targets")
