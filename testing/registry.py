@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import secrets
 import shutil
 import socket
@@ -362,6 +363,47 @@ def push_image(
     return digest
 
 
+BULK_REPOSITORY = "bulk/app"
+BULK_TAGS = 10_000
+_bulk: BulkRegistry | None = None
+
+
+@dataclass(frozen=True)
+class BulkRegistry:
+    """A shared anonymous registry whose `repository` really holds `tags` (10,000), all on `digest`."""
+
+    registry: RunningRegistry
+    repository: str
+    tags: tuple[str, ...]
+    digest: str
+    created: datetime
+
+
+def bulk_registry() -> BulkRegistry:
+    """Return the process-wide 10,000-tag registry, pushing it on first use (~20 s) and stopping it at exit.
+
+    Tags are `build-0000` ... `build-9999` on one image (created 2026-01-01T00:00:00Z), each PUT
+    through the real API. Tests may push more images into other repositories of the same registry.
+    """
+    global _bulk
+    if _bulk is None:
+        import atexit
+        import tempfile
+
+        # tmpfs when there is one: 10,000 tags are ~60,000 small files to write and later delete.
+        shm = Path("/dev/shm")
+        parent = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+        workdir = Path(tempfile.mkdtemp(prefix="updater-bulk-registry-", dir=parent))
+        running = start_registry(workdir)
+        atexit.register(shutil.rmtree, workdir, True)
+        atexit.register(running.stop)
+        created = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        tags = tuple(iter_tags("build-", BULK_TAGS))
+        digest = push_image(running.url, BULK_REPOSITORY, list(tags), created=created)
+        _bulk = BulkRegistry(running, BULK_REPOSITORY, tags, digest, created)
+    return _bulk
+
+
 def iter_tags(prefix: str, count: int) -> Iterator[str]:
     """Tags `prefix0000`, `prefix0001`, ... (zero-padded so lexical order is numeric order)."""
     width = max(4, len(str(count - 1)))
@@ -383,7 +425,9 @@ __all__ = [
     "DOCKER_MANIFEST",
     "OCI_INDEX",
     "OCI_MANIFEST",
+    "BulkRegistry",
     "RunningRegistry",
+    "bulk_registry",
     "iter_tags",
     "push_image",
     "registry_workdir",

@@ -34,8 +34,9 @@ _HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "date", "serv
 class Faults:
     """What goes wrong: `rate` of requests (of `kinds`, or all) get a fault drawn from `statuses`.
 
-    `permanent` answers every matching request with that status instead. `resets` adds connection
-    resets to the mix; `delay` slows every forwarded request.
+    `permanent` answers every matching request with that status instead; `first` fails just the first
+    N matching requests (a deterministic schedule). `resets` adds connection resets to the mix; `delay`
+    slows every forwarded request.
     """
 
     rate: float = 0.0
@@ -44,6 +45,7 @@ class Faults:
     resets: bool = False
     delay: float = 0.0
     permanent: int | None = None
+    first: int = 0
     kinds: frozenset[str] | None = None
     seed: int = 1234
 
@@ -77,6 +79,8 @@ class RegistryProxy:
     counts: Counter[str] = field(default_factory=Counter)
     faults_served: Counter[str] = field(default_factory=Counter)
     log: list[tuple[str, str, int]] = field(default_factory=list)
+    drop_headers: frozenset[str] = frozenset()  # response headers to withhold, lower-case
+    _matched: int = 0
     _rng: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -86,6 +90,7 @@ class RegistryProxy:
         with self._lock:
             self.faults = faults
             self._rng = random.Random(faults.seed)
+            self._matched = 0
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -105,9 +110,12 @@ class RegistryProxy:
                 return None
             if plan.permanent is not None:
                 return str(plan.permanent)
+            choices = [str(s) for s in plan.statuses] + (["reset"] if plan.resets else [])
+            if plan.first > 0:
+                self._matched += 1
+                return self._rng.choice(choices) if self._matched <= plan.first else None
             if plan.rate <= 0 or self._rng.random() >= plan.rate:
                 return None
-            choices = [str(s) for s in plan.statuses] + (["reset"] if plan.resets else [])
             return self._rng.choice(choices)
 
     def stop(self) -> None:
@@ -175,7 +183,7 @@ def _handler(proxy: RegistryProxy) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             length_sent = False
             for name, value in headers:
-                if name.lower() in _HOP:
+                if name.lower() in _HOP or name.lower() in proxy.drop_headers:
                     continue
                 if name.lower() == "content-length":
                     length_sent = True
@@ -283,6 +291,7 @@ def start_proxy(
     max_page: int | None = None,
     link_style: str = "relative",
     faults: Faults | None = None,
+    drop_headers: tuple[str, ...] = (),
 ) -> RegistryProxy:
     """Start a proxy on 127.0.0.1 (a free port) for the registry at `upstream` (http://HOST:PORT)."""
     if link_style not in ("relative", "absolute", "opaque"):
@@ -294,6 +303,7 @@ def start_proxy(
         max_page=max_page or page_size,
         link_style=link_style,
         faults=plan,
+        drop_headers=frozenset(h.lower() for h in drop_headers),
         _rng=random.Random(plan.seed),
     )
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
