@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from updater.yamledit._keypath import format_key_path
 from updater.yamledit._locate import Context, Target, locate, split_reference
@@ -187,15 +187,14 @@ def _splice(
     """Return the splice that rewrites `node` as `scalar` in its own quote style."""
     text = ctx.text
     start = _after_properties(text, node)
+    end = node.end
     rendered = render(scalar, node.style, flow=target.in_flow)
-    if start == node.end and not node.style:
+    if start == end and not node.style:  # an empty value: insert after its ':' (or its properties)
         if node.anchor is None and node.tag is None:
-            start = _after_colon(ctx, target, node, path)
+            start = end = _after_colon(ctx, target, node, path)
         rendered = " " + rendered
-    line = ctx.lines.line(start)
-    return _Edit(
-        start, node.end, rendered, Change(path, target.document, line, old, reported), node.event, scalar
-    )
+    change = Change(path, target.document, ctx.lines.line(start), old, reported)
+    return _Edit(start, end, rendered, change, node.event, scalar)
 
 
 def _after_properties(text: str, node: Scalar) -> int:
@@ -273,12 +272,13 @@ def _verify(ctx: Context, new_text: str, before: list[Any], parser: str, edits: 
     parser; without it, ruamel's pure-Python parser reads the text once as 1.2 and once as 1.1.
     """
     base = [event_key(e) for e in before]
-    expected: list[tuple[Any, ...] | str] = list(base)
+    expected: list[tuple[Any, ...] | _Target] = list(base)
     for edit in sorted(edits, key=lambda e: e.event, reverse=True):
         if edit.created is None:
-            expected[edit.event] = edit.value
+            expected[edit.event] = _Target(base[edit.event], edit.value)
         else:
-            expected[edit.event : edit.event] = [edit.created, edit.value]
+            created = ("ScalarEvent", None, None)
+            expected[edit.event : edit.event] = [_Target(created, edit.created), _Target(created, edit.value)]
     body = new_text[1:] if new_text.startswith(BOM) else new_text
     for reading in (parser, "1.2" if parser == "c" else "1.1"):
         problem = _compare(body, reading, expected)
@@ -291,7 +291,14 @@ def _verify(ctx: Context, new_text: str, before: list[Any], parser: str, edits: 
             )
 
 
-def _compare(body: str, reading: str, expected: list[tuple[Any, ...] | str]) -> str | None:
+class _Target(NamedTuple):
+    """An event that must be a scalar with the old event's anchor and tag, reading as `value`."""
+
+    before: tuple[Any, ...]
+    value: str
+
+
+def _compare(body: str, reading: str, expected: list[tuple[Any, ...] | _Target]) -> str | None:
     """Return why `body` does not load to `expected` under `reading`, or None when it does."""
     from ruamel.yaml.error import YAMLError
 
@@ -303,11 +310,12 @@ def _compare(body: str, reading: str, expected: list[tuple[Any, ...] | str]) -> 
         return f"YAML {_reading_name(reading)} reads a different structure"
     for event, want in zip(events, expected, strict=True):
         got = event_key(event)
-        if isinstance(want, str):
-            if got[0] != "ScalarEvent" or got[2] is not None or got[4] != want:
-                return f"YAML {_reading_name(reading)} reads {got[-1]!r}, not {want!r}"
-            if got[3] and not (plain_reads_as_string(want) and _resolves_to_str(want)):
-                return f"{want!r} would not read as a string"
+        if isinstance(want, _Target):
+            if got[:3] != want.before[:3] or got[4] != want.value:
+                return f"YAML {_reading_name(reading)} reads {got[-1]!r}, not {want.value!r}"
+            plain = got[3] and got[2] is None
+            if plain and not (plain_reads_as_string(want.value) and _resolves_to_str(want.value)):
+                return f"{want.value!r} would not read as a string"
         elif got != want:
             return f"YAML {_reading_name(reading)} reads other data than before"
     return None
