@@ -46,6 +46,10 @@ class Fault:
     message: str = "Server Error"
     headers: dict[str, str] = field(default_factory=dict)
     after: bool = False
+    body: dict[str, Any] | None = None  # the answer's JSON (default: GitHub's error shape with `message`)
+
+    def answer(self) -> dict[str, Any]:
+        return self.body or {"message": self.message, "documentation_url": "https://docs.github.com/rest"}
 
     def matches(self, method: str, path: str, body: str) -> bool:
         if self.target == "graphql":
@@ -59,6 +63,13 @@ def secondary_rate_limit(target: str, retry_after: int = 1, times: int = 1) -> F
     """GitHub's secondary rate limit: 403 with Retry-After."""
     msg = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
     return Fault(target, 403, times, msg, {"Retry-After": str(retry_after)})
+
+
+def graphql_rate_limit(reset_in: int = 1, times: int = 1) -> Fault:
+    """GitHub GraphQL's primary rate limit: 200 with a RATE_LIMITED error and the reset headers."""
+    headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + reset_in)}
+    body = {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}]}
+    return Fault("graphql", 200, times, "rate limited", headers, body=body)
 
 
 def primary_rate_limit(target: str, reset_in: int = 1, times: int = 1) -> Fault:
@@ -189,11 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
         gh._record("graphql" if is_graphql else "rest", method, _operation_name(raw) if is_graphql else path)
         fault = gh._take_fault(method, path, raw)
         if fault and not fault.after:
-            self._send(
-                fault.status,
-                {"message": fault.message, "documentation_url": "https://docs.github.com/rest"},
-                fault.headers,
-            )
+            self._send(fault.status, fault.answer(), fault.headers)
             return
         try:
             status, body, operation = self._dispatch(method, path, raw)
@@ -203,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
             gh.validation_errors.append(f"server error on {method} {path}: {exc!r}")
             status, body, operation = 500, {"message": f"loopback server error: {exc!r}"}, None
         if fault:  # the write happened; the client only sees the fault
-            self._send(fault.status, {"message": fault.message}, fault.headers)
+            self._send(fault.status, fault.answer(), fault.headers)
             return
         if operation is not None:
             try:

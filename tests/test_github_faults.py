@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from testing.github_editors import bump, gitops_files, pr_spec, values
-from testing.github_server import Fault, GitHubServer, primary_rate_limit, secondary_rate_limit, start_github
+from testing.github_server import (
+    Fault,
+    GitHubServer,
+    graphql_rate_limit,
+    primary_rate_limit,
+    secondary_rate_limit,
+    start_github,
+)
 from updater import retry
 from updater.errors import EXIT_REMOTE, RemoteError
 from updater.scm.base import Author, Backend, CommitRequest
@@ -190,3 +197,26 @@ def test_405_and_409_on_merge_are_handled(gh: GitHubServer, sleeps: list[float])
     assert gh.read("main", path(0)) == values("app00", "v2")
     merges = [what for kind, method, what in gh.log if method == "PUT"]
     assert len(merges) == 3
+
+
+def test_graphql_rate_limit_waits_for_the_reset(gh: GitHubServer, sleeps: list[float]) -> None:
+    gh.inject(graphql_rate_limit(reset_in=4))
+    assert backend(gh).apply(CommitRequest("main", "bump"), bump({path(2): "v2"})).changed
+    assert sleeps and 2 <= sleeps[0] <= 5
+
+
+def test_lost_answers_in_pull_request_mode_create_nothing_twice(
+    gh: GitHubServer, sleeps: list[float]
+) -> None:
+    base = gh.state.ref_oid("main")
+    gh.inject(
+        Fault("graphql:createCommitOnBranch", 502, after=True),
+        Fault("graphql:createPullRequest", 502, after=True),
+    )
+    spec = pr_spec("updater/production/app01", draft=True)
+    outcome = backend(gh).apply(
+        CommitRequest("main", "bump", "pull-request", pull_request=spec), bump({path(1): "v2"})
+    )
+    assert outcome.pr_number == 1 and len(gh.state.pulls) == 1 and gh.state.pulls[1].draft
+    assert commits_since(gh, base, spec.head) == 1  # the landed commit was found, not redone
+    assert len(sleeps) == 2

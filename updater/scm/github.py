@@ -190,13 +190,19 @@ class GitHubBackend:
         payload = {"query": query, "variables": {"owner": self.owner, "name": self.name, **variables}}
         if query.startswith("mutation"):
             payload["variables"] = variables
-        _, body = translate(
+        headers, body = translate(
             lambda: self.requester.requestJsonAndCheck("POST", self.requester.graphql_url, input=payload),
             what,
         )
         if not isinstance(body, dict):
             raise retry.Transient(f"{what}: GitHub GraphQL answered no JSON object")
-        return body.get("data") or {}, list(body.get("errors") or [])
+        errors = list(body.get("errors") or [])
+        limited = next((e for e in errors if e.get("type") == "RATE_LIMITED"), None)
+        if limited is not None:  # GraphQL's primary limit comes as a 200 with an error
+            lowered = {k.lower(): v for k, v in headers.items()}
+            wait = _rate_limit_wait(403, lowered, str(limited.get("message", "rate limit")))
+            raise retry.Transient(f"{what}: GitHub rate limit ({limited.get('message')})", wait)
+        return body.get("data") or {}, errors
 
     def query(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
         """Run a read-only query; any GraphQL error is a RemoteError (reads have no partial success)."""
