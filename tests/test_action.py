@@ -382,6 +382,16 @@ def test_entrypoint_bad_input_exits_2_with_an_annotation(tmp_path: Path) -> None
     assert outputs.read_text() == ""
 
 
+def test_entrypoint_masks_the_token_before_reporting_bad_input(tmp_path: Path) -> None:
+    token = "ghs_" + "Q" * 36
+    proc = run_entrypoint(inputs_env(command="promote", token=token), tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout.splitlines() == [
+        f"::add-mask::{token}",
+        "::error title=updater::command 'promote' needs the input 'to' (the environment to write)",
+    ]
+
+
 def test_entrypoint_passes_cli_errors_through_and_masks_the_token(tmp_path: Path) -> None:
     token = "ghp_" + "S" * 36
     env = {**inputs_env(env="staging", token=token, config="missing.yaml"), "GITHUB_WORKSPACE": str(tmp_path)}

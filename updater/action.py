@@ -269,8 +269,10 @@ def _echo_inert(text: str) -> None:
 
 def run(environ: Mapping[str, str]) -> int:
     """Run one action step and return its exit code (the CLI's own, or 2 for bad inputs)."""
-    for name in ("token",):
-        redact.register(read_inputs(environ).get(name))
+    token = read_inputs(environ)["token"]
+    redact.register(token)
+    for line in ci.mask_commands([token] if token else []):
+        print(line, flush=True)
     with tempfile.TemporaryDirectory(prefix="updater-action-") as tmp:
         try:
             call = invocation(environ, Path(tmp))
@@ -280,7 +282,7 @@ def run(environ: Mapping[str, str]) -> int:
             return 2
         for secret in call.secrets:
             redact.register(secret)
-        for line in ci.mask_commands(call.secrets):
+        for line in ci.mask_commands(s for s in call.secrets if s != token):
             print(line, flush=True)
         child_env = {**environ, **call.env}
         print(f"updater {' '.join(call.argv)}", flush=True)
