@@ -360,6 +360,16 @@ CASES = [
         [("version: 1\n", "version: 1\npull-request: {branch: 'updater/{sha}'}\n")],
         "{file}:2:24: pull-request.branch: unknown placeholder {sha} in 'updater/{sha}'; use {env}, {app}, {command}",
     ),
+    case(
+        "camel-case-key",
+        [("promote-from: staging", "promoteFrom: staging")],
+        '{file}:4:50: environments.production.promoteFrom: unknown key; did you mean "promote-from"?',
+    ),
+    case(
+        "snake-case-key",
+        [("version: 1\n", "version: 1\npull_request: {draft: true}\n")],
+        '{file}:2:1: pull_request: unknown key; did you mean "pull-request"?',
+    ),
 ]
 
 

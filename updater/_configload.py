@@ -275,7 +275,8 @@ def _check_mapping(loaded: Loaded, node: Node, spec: MapOf | Obj, path: Path_) -
 
 
 def _unknown_key(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    kebab = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).lower().replace("_", "-")  # promoteFrom, digest_key
+    close = [kebab] if kebab in known else difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if close:
         return f'unknown key; did you mean "{close[0]}"?'
     return f"unknown key; expected one of: {', '.join(known)}"
