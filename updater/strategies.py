@@ -132,16 +132,18 @@ def _none_message(lookup: _Lookup, strategy: Strategy) -> str:
 def _digest(lookup: _Lookup, strategy: Strategy, variables: TemplateVars, filt: _Filter) -> Picked:
     assert strategy.tag is not None
     source = render_template(strategy.tag, variables)
+    missing = f"{_name(lookup)}:{source} does not exist: push it first, or pass --wait DURATION"
+    if filt.reject(source) is None:  # the tag CI pushed is itself immutable: one lookup
+        wanted = lookup.digest(source)
+        if wanted is None:
+            raise NoMatchingTag(missing)
+        chosen = Candidate(source, True, "the given tag passes the filter", wanted)
+        return Picked(source, wanted, None, [chosen])
+    # List first: where the listing carries digests (Artifact Registry, layouts) the source's is free.
+    names, rejected = _filtered(lookup, filt)
     wanted = lookup.digest(source)
     if wanted is None:
-        raise NoMatchingTag(
-            f"{_name(lookup)}:{source} does not exist: push it first, or pass --wait DURATION"
-        )
-    if filt.reject(source) is None:  # the tag CI pushed is itself immutable: nothing to look up
-        return Picked(
-            source, wanted, None, [Candidate(source, True, "the given tag passes the filter", wanted)]
-        )
-    names, rejected = _filtered(lookup, filt)
+        raise NoMatchingTag(missing)
     names = [n for n in names if n != source]
     # Tags whose digest the listing already gave cost nothing: check them first, then newest-looking names.
     names.sort(key=lambda n: (lookup.listed[n].digest is not None, n), reverse=True)
