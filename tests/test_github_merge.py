@@ -116,3 +116,25 @@ def test_wait_merged_times_out(gh: GitHubServer, fast_polls: None) -> None:
     with pytest.raises(RemoteError, match=r"not merged within 0.3s"):
         backend(gh).apply(request(wait=0.3), bump({APP: "v2"}))
     assert gh.state.pulls[1].state == "OPEN"  # left for humans, with auto-merge armed
+
+
+def test_updated_pr_is_merged_with_its_new_head(gh: GitHubServer, fast_polls: None) -> None:
+    gh.state.auto_merge_allowed = False
+    gh.state.require_checks = True
+    first = backend(gh).apply(request(), bump({APP: "v2"}))
+    assert not first.merged and any("not merged" in note for note in first.notes)  # 405 until it gave up
+    gh.state.require_checks = False
+    gh.reset_counts()
+    second = backend(gh).apply(request(), bump({APP: "v3"}))  # same head and title: the PR only moves
+    assert second.merged and second.pr_number == 1 and len(gh.state.pulls) == 1
+    assert gh.read("main", APP) == values("app00", "v3")
+    assert [method for _, method, _ in gh.log].count("PUT") == 1  # merged with the new sha at once
+
+
+def test_armed_auto_merge_stays_armed_on_a_new_push(gh: GitHubServer) -> None:
+    gh.state.require_checks = True
+    backend(gh).apply(request(), bump({APP: "v2"}))
+    second = backend(gh).apply(request(), bump({APP: "v3"}))
+    assert not second.merged and gh.state.pulls[1].auto_merge
+    gh.state.set_status(second.commit or "", "SUCCESS")
+    assert gh.state.pulls[1].state == "MERGED" and gh.read("main", APP) == values("app00", "v3")

@@ -258,6 +258,8 @@ class _Run:
         if not ready:
             ref_mode = "create" if snap.head_ref_id is None else "reset"
             commit = self.write_commit(snap, spec.head, changes, ref_mode)
+            if ours is not None:  # the open PR now points at the new commit; its state is being recomputed
+                self.pr = ours = replace(ours, head_oid=commit, merge_state="UNKNOWN")
         if ours is None or (ours.title, ours.body) != (spec.title, spec.body):
             self.pr = self.open_or_update(snap, ours)
         assert self.pr is not None
