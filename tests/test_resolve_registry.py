@@ -16,7 +16,7 @@ import pytest
 
 from testing.cli import ROOT, run
 from testing.oci_layout import utc
-from testing.registry import RunningRegistry, push_image, start_registry
+from testing.registry import RunningRegistry, bulk_registry, push_image, start_registry
 from testing.registry_proxy import Faults, RegistryProxy, start_proxy
 from updater import retry
 from updater.imageref import parse
@@ -225,3 +225,26 @@ def test_cli_wait_until_ci_pushes(anonymous: Seeded, tmp_path: Path) -> None:
     out, err = process.communicate(timeout=90)
     pusher.join()
     assert (process.returncode, out, err) == (0, "stage-7777777\n", "")
+
+
+def test_strategies_over_ten_thousand_real_tags() -> None:
+    """B1's shared registry really holds build-0000 ... build-9999 on one image; pages of 1,000."""
+    bulk = bulk_registry()
+    with start_proxy(bulk.registry.url, page_size=1000) as paged:
+        ref = parse(f"{paged.host}/{bulk.repository}")
+
+        def check(strategy: Strategy, tag: str, requests: int) -> None:
+            paged.reset_counts()
+            res = resolve(open_registry(ref, RegistryOptions()), strategy, TemplateVars(run="42"))
+            assert (res.tag, res.digest, res.requests) == (tag, bulk.digest, requests), strategy
+            assert _registry_requests(paged) == requests
+            exact = strategy.kind == "template" and "*" not in (strategy.template or "")
+            assert paged.counts["tags"] == (0 if exact else 10)
+
+        check(Strategy(template="build-00{run}"), "build-0042", 1)
+        check(Strategy("numerical", include=r"^build-(\d+)$"), "build-9999", 10 + 1)
+        check(Strategy("alphabetical", include="^build-"), "build-9999", 10 + 1)
+        # the given tag's HEAD, the pages, then the first sibling checked matches
+        check(Strategy("digest", tag="build-0042", include="^build-99"), "build-9999", 1 + 10 + 1)
+        # ten matches on one digest: ten HEADs, then one manifest and one config blob
+        check(Strategy(template="build-999*"), "build-9999", 10 + 10 + 2)
