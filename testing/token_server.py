@@ -3,7 +3,8 @@
 The real registry verifies what this server signs: a fresh RSA key and a self-signed certificate are
 generated per server, the certificate is the registry's `rootcertbundle`, and every JWT carries it in its
 `x5c` header, signed RS256 with PyJWT. GET /token?service=&scope= (Basic credentials, or anonymous pull
-when allowed) and POST /token (OAuth2 `password` or `refresh_token` grant, for identity tokens) follow
+when allowed) and POST /token (OAuth2 `password` or `refresh_token` grant, for identity tokens; the
+`jwt-bearer` grant of Google service accounts when `assertion_key` is set) follow
 https://distribution.github.io/distribution/spec/auth/token/ and .../auth/oauth/.
 """
 
@@ -42,6 +43,8 @@ class TokenServer:
     field_name: str = "token"  # "token", "access_token" or "both": which JSON field carries the JWT
     expires_in: int = 300
     allow_anonymous: bool = False
+    # A public key whose RS256 JWT assertions (the jwt-bearer grant Google service accounts use) earn tokens.
+    assertion_key: Any = None
     counts: Counter[str] = field(default_factory=Counter)
     issued: list[str] = field(default_factory=list)
     _key: Any = None
@@ -142,9 +145,26 @@ def _handler(server: TokenServer) -> type[BaseHTTPRequestHandler]:
                 and form.get("password", [""])[0] == server.password
             ):
                 subject = server.username
+            elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer" and server.assertion_key is not None:
+                subject = _assertion_subject(server, form.get("assertion", [""])[0])
             self._grant(subject, form.get("scope", []))
 
     return Handler
+
+
+def _assertion_subject(server: TokenServer, assertion: str) -> str | None:
+    """The issuer of a valid RS256 assertion signed by `server.assertion_key`, else None."""
+    try:
+        claims = jwt.decode(
+            assertion,
+            server.assertion_key,
+            algorithms=["RS256"],
+            # google-auth always addresses its assertion to Google's endpoint.
+            audience=[f"{server.url}/token", "https://oauth2.googleapis.com/token"],
+        )
+    except jwt.PyJWTError:
+        return None
+    return str(claims.get("iss"))
 
 
 def _now_iso() -> str:

@@ -122,6 +122,10 @@ class OciRegistry:
         """401 challenges answered and token requests made."""
         return self._http.counts.auth
 
+    def forget(self) -> None:
+        """Drop remembered tag -> digest answers, so that a --wait poll asks the registry again."""
+        self._digests.clear()
+
     # --- tags -----------------------------------------------------------------------------------
 
     def list_tags(self) -> list[TagInfo]:
