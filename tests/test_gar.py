@@ -171,3 +171,15 @@ def test_cli_resolve_through_artifact_registry(gar: GarServer) -> None:
         f"updater: error: {IMAGE}:stage-abcdef1 does not exist: "
         "push the image first, or pass --wait DURATION\n"
     )
+
+
+def test_unreachable_endpoint_is_a_remote_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with start_gar_server() as server:
+        endpoint = server.endpoint
+    monkeypatch.setenv(ENDPOINT_ENV, endpoint)  # the port is closed now
+    monkeypatch.setattr(retry, "sleep", lambda s: None)
+    with pytest.raises(RemoteError) as info:
+        _open().list_tags()
+    assert info.value.message == (
+        f"{IMAGE}: Artifact Registry list images failed after retries: connection failed: ConnectionError"
+    )
