@@ -24,14 +24,4 @@ def open_registry(ref: ImageRef, options: RegistryOptions) -> Registry:
     # Artifact Registry speaks the OCI distribution API too, so "auto" needs no special case.
     from updater.registry.oci import OciRegistry
 
-    class PollingOciRegistry(OciRegistry):
-        """OciRegistry whose cached tag -> digest answers can be dropped between --wait polls.
-
-        OciRegistry remembers that a tag was missing; a poll must ask again. This belongs in
-        OciRegistry itself (a `forget` method); until then it lives here.
-        """
-
-        def forget(self) -> None:
-            self._digests.clear()
-
-    return PollingOciRegistry(ref, options)
+    return OciRegistry(ref, options)
