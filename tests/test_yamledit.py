@@ -380,6 +380,12 @@ def test_bad_key_path() -> None:
     assert error("a: 1\n", Locator(key='a."b')) == "invalid key path 'a.\"b': unterminated quoted segment"
 
 
+def test_same_text_that_did_not_read_as_a_string_is_quoted_and_reported_changed() -> None:
+    new, [change] = set_value("tag: 1.10\n", Locator(key="tag"), "1.10")
+    assert new == 'tag: "1.10"\n'
+    assert change == Change("tag", 0, 1, "1.10", "1.10", retyped=True) and change.changed
+
+
 def test_unchanged_value_leaves_text_identical() -> None:
     text = "tag: 'v1'  # c\n"
     new, changes = set_value(text, Locator(key="tag"), "v1")

@@ -193,7 +193,8 @@ def _splice(
         if node.anchor is None and node.tag is None:
             start = end = _after_colon(ctx, target, node, path)
         rendered = " " + rendered
-    change = Change(path, target.document, ctx.lines.line(start), old, reported)
+    retyped = not node.style and old == scalar and not plain_reads_as_string(scalar)
+    change = Change(path, target.document, ctx.lines.line(start), old, reported, retyped)
     return _Edit(start, end, rendered, change, node.event, scalar)
 
 

@@ -27,17 +27,22 @@ class Locator:
 
 @dataclass(frozen=True)
 class Change:
-    """One scalar that was (or would be) edited; `old` is None for a null or missing value."""
+    """One scalar that was (or would be) edited; `old` is None for a null or missing value.
+
+    `retyped` marks an old value written plain that some reader does not take as a string (`1.10`
+    is a float): setting the same text still changes the file, to quote it.
+    """
 
     path: str
     document: int
     line: int
     old: str | None
     new: str
+    retyped: bool = False
 
     @property
     def changed(self) -> bool:
-        return self.old != self.new
+        return self.old != self.new or self.retyped
 
 
 @dataclass(frozen=True)

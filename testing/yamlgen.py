@@ -1,0 +1,153 @@
+"""Generate YAML text whose every scalar position is known, to test the editor against an oracle.
+
+`render` writes a tree of values the way people write values files (block or flow collections,
+indented or flush sequences, three quote styles, comments, blank lines, CRLF, BOM) and records the
+exact character span of every scalar, so a test can check an edit touched nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Scalar:
+    value: str
+    style: str = ""  # "" plain (only for values that are safe plain), "'" or '"'
+
+
+@dataclass(frozen=True)
+class Map:
+    items: tuple[tuple[str, Node], ...]
+    flow: bool = False
+
+
+@dataclass(frozen=True)
+class Seq:
+    items: tuple[Node, ...]
+    flow: bool = False
+
+
+Node = Scalar | Map | Seq
+
+
+@dataclass(frozen=True)
+class Layout:
+    indent: int = 2
+    indent_sequences: bool = True
+    newline: str = "\n"
+    bom: bool = False
+    final_newline: bool = True
+    comment_every: int = 0  # a trailing comment on every Nth scalar line (0: none)
+    blank_every: int = 0  # a blank line and a comment line before every Nth entry (0: none)
+
+
+@dataclass
+class Rendered:
+    text: str
+    spans: dict[Path, tuple[int, int]] = field(default_factory=dict)  # scalar path -> [start, end)
+
+
+def scalar_text(node: Scalar) -> str:
+    """Return the scalar as written in its style."""
+    if node.style == "'":
+        return "'" + node.value.replace("'", "''") + "'"
+    if node.style == '"':
+        return json.dumps(node.value, ensure_ascii=False)
+    return node.value
+
+
+def render(root: Map, layout: Layout) -> Rendered:
+    """Return the YAML text of `root` and the span of every scalar in it."""
+    out = Rendered("\ufeff" if layout.bom else "")
+    counter = [0]
+
+    def emit(text: str) -> None:
+        out.text += text
+
+    def newline(with_comment: bool = True) -> None:
+        counter[0] += 1
+        if with_comment and layout.comment_every and counter[0] % layout.comment_every == 0:
+            emit(f"  # note {counter[0]}\t✓")
+        emit(layout.newline)
+
+    def flow(node: Node, path: Path) -> None:
+        if isinstance(node, Scalar):
+            start = len(out.text)
+            emit(scalar_text(node) or "''" if path and isinstance(path[-1], int) else scalar_text(node))
+            out.spans.setdefault(path, (start, len(out.text)))
+        elif isinstance(node, Map):
+            emit("{")
+            for i, (key, value) in enumerate(node.items):
+                emit(", " if i else "")
+                emit(f"{key}:")
+                if isinstance(value, Scalar) and value.value == "" and not value.style:
+                    out.spans[(*path, key)] = (len(out.text), len(out.text))  # `{key: }`
+                emit(" ")
+                flow(value, (*path, key))
+            emit("}")
+        else:
+            emit("[")
+            for i, value in enumerate(node.items):
+                emit(", " if i else "")
+                flow(value, (*path, i))
+            emit("]")
+
+    def entry_gap(depth: int) -> None:
+        counter[0] += 1
+        if layout.blank_every and counter[0] % layout.blank_every == 0:
+            emit(layout.newline + " " * depth + "# a comment line" + layout.newline)
+
+    def block_value(node: Node, path: Path, depth: int) -> None:
+        """Write the value after `key:` or `- `: inline for scalars and flow, else on the next lines."""
+        if isinstance(node, Scalar):
+            if node.value == "" and not node.style:
+                out.spans[path] = (len(out.text), len(out.text))  # `key:` with nothing after it
+                newline()
+                return
+            emit(" ")
+            flow(node, path)
+            newline()
+        elif node.flow or not node.items:
+            emit(" ")
+            flow(node if node.items else type(node)((), True), path)
+            newline()
+        else:
+            newline(with_comment=False)
+            inner = depth + layout.indent
+            if isinstance(node, Seq) and not layout.indent_sequences:
+                inner = depth
+            block(node, path, inner)
+
+    def block(node: Map | Seq, path: Path, depth: int) -> None:
+        if isinstance(node, Map):
+            for key, value in node.items:
+                entry_gap(depth)
+                emit(" " * depth + f"{key}:")
+                block_value(value, (*path, key), depth)
+        else:
+            for i, value in enumerate(node.items):
+                entry_gap(depth)
+                emit(" " * depth + "-")
+                if isinstance(value, Map) and value.items and not value.flow:
+                    # "- key: v" with the rest of the mapping aligned under the first key
+                    first, *rest = value.items
+                    emit(" " + first[0] + ":")
+                    block_value(first[1], (*path, i, first[0]), depth + 2)
+                    for key, item in rest:
+                        emit(" " * (depth + 2) + f"{key}:")
+                        block_value(item, (*path, i, key), depth + 2)
+                elif isinstance(value, Scalar) and value.value == "" and not value.style:
+                    emit(" ''")  # an empty plain item would be null; keep sequences simple
+                    out.spans[(*path, i)] = (len(out.text) - 2, len(out.text))
+                    newline()
+                else:
+                    block_value(value, (*path, i), depth + 2)
+
+    block(root, (), 0)
+    if not layout.final_newline and out.text.endswith(layout.newline):
+        out.text = out.text[: -len(layout.newline)]
+    return out
