@@ -76,7 +76,10 @@ def main() -> None:
         "seen = requests the server/proxy received"
     )
     print(f"{'backend':<22} {'strategy':<30} {'tag':<12} {'requests':>8} {'seen':>7} {'wall':>9}")
-    with tempfile.TemporaryDirectory(prefix="updater-bench-") as tmp:
+    # tmpfs when there is one: 10,000 tags are ~60,000 small files for the registry to write.
+    shm = Path("/dev/shm")
+    parent = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="updater-bench-", dir=parent) as tmp:
         started = time.perf_counter()
         with start_registry(Path(tmp) / "registry") as registry:
             for i, (tags, created) in enumerate(images):
