@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck unit conformance bench registry-bin orb clean
+.PHONY: demo test lint typecheck unit conformance bench registry-bin orb readme clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,19 +13,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-# Debian's docker-registry (CNCF distribution 2.8): the real OCI registry the tests start on 127.0.0.1.
+# Debian packages the tests use as real parts: docker-registry (CNCF distribution 2.8, the OCI registry the
+# tests start on 127.0.0.1), htpasswd (apache2-utils: bcrypt users for its Basic auth) and git.
 registry-bin:
-	@command -v docker-registry >/dev/null 2>&1 || { \
+	@missing=""; \
+	command -v docker-registry >/dev/null 2>&1 || missing="$$missing docker-registry"; \
+	command -v htpasswd >/dev/null 2>&1 || missing="$$missing apache2-utils"; \
+	command -v git >/dev/null 2>&1 || missing="$$missing git"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends docker-registry >/dev/null; }
-	@command -v git >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq git >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 demo: $(STAMP)
 	@$(BIN)/python examples/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check updater tests testing benchmarks examples
-	$(BIN)/ruff format --check updater tests testing benchmarks examples
+	$(BIN)/ruff check updater tests testing benchmarks examples scripts
+	$(BIN)/ruff format --check updater tests testing benchmarks examples scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -44,6 +50,10 @@ bench: $(STAMP)
 # Pack the CircleCI orb source (orb/src) into orb/orb.yml; tests fail when the packed file is stale.
 orb: $(STAMP)
 	$(BIN)/python scripts/pack_orb.py orb/src orb/orb.yml
+
+# Refresh the README's snippets from the files they show (tests fail when they drift).
+readme: $(STAMP)
+	$(BIN)/python scripts/readme_snippets.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis demo-out
