@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from updater.errors import InputError
 from updater.imageref import ImageRef, parse
@@ -86,3 +88,18 @@ def test_bad_references_raise_one_line_input_errors(text: str, message: str) -> 
         parse(text)
     assert "\n" not in info.value.message
     assert info.value.exit_code == 2
+
+
+_component = st.from_regex(r"[a-z0-9]{1,6}(?:[._-][a-z0-9]{1,6}){0,2}", fullmatch=True)
+_host = st.sampled_from(["ghcr.io", "127.0.0.1:5000", "localhost:5000", "europe-docker.pkg.dev", "docker.io"])
+_tag = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True)
+
+
+@given(host=_host, path=st.lists(_component, min_size=1, max_size=4), tag=st.none() | _tag)
+def test_formatting_then_parsing_round_trips(host: str, path: list[str], tag: str | None) -> None:
+    text = f"{host}/{'/'.join(path)}" + (f":{tag}" if tag else "")
+    ref = parse(text)
+    assert parse(str(ref)) == ref
+    assert ref.tag == tag
+    if host != "docker.io" or len(path) > 1:
+        assert ref.name == f"{host}/{'/'.join(path)}"

@@ -111,3 +111,13 @@ def test_unreachable_registry_fails_within_budget(policy: None) -> None:
     with pytest.raises(RemoteError, match=r"registry 127.0.0.1:9: connection failed \(ConnectionError\)"):
         client.list_tags()
     assert time.monotonic() - started <= 1.5 + 1.0
+
+
+def test_a_registry_slower_than_the_budget_fails_within_it(registry: RunningRegistry, policy: None) -> None:
+    retry.set_policy(retry.Policy(budget=1.5, initial=0.1))
+    with start_proxy(registry.url, faults=Faults(delay=3.0)) as proxy:
+        client = OciRegistry(parse(f"{proxy.host}/svc/api"), RegistryOptions())
+        started = time.monotonic()
+        with pytest.raises(RemoteError, match=rf"registry {proxy.host}: connection failed \(ReadTimeout\)"):
+            client.digest("r-001")
+        assert time.monotonic() - started <= 1.5 + 1.0
