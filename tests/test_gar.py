@@ -183,3 +183,16 @@ def test_unreachable_endpoint_is_a_remote_error(monkeypatch: pytest.MonkeyPatch)
     assert info.value.message == (
         f"{IMAGE}: Artifact Registry list images failed after retries: connection failed: ConnectionError"
     )
+
+
+def test_server_lists_package_tags_in_pages(gar: GarServer) -> None:
+    """The tags endpoint, through the real client's own pager (what `gcloud artifacts tags list` calls)."""
+    digests = _seed(gar)
+    registry = _open()
+    tags = {
+        t.name.rsplit("/", 1)[1]: t.version.rsplit("/", 1)[1]
+        for t in registry.client().list_tags(parent=registry.package)
+    }
+    assert tags["latest"] == tags["stage-3"] == digests["latest"]
+    assert len(tags) == 8
+    assert gar.counts["list_tags"] == 4  # 8 tags, 2 per page
