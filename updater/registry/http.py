@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from updater import redact, retry
+from updater import __version__, redact, retry
 from updater.errors import RemoteError
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class Transport:
         self._credentials: tuple[str, str] | None = None
         self._credentials_loaded = False
         self._session = requests.Session()
-        self._session.headers["User-Agent"] = "updater (+https://github.com/updater)"
+        self._session.headers["User-Agent"] = f"updater/{__version__}"
         self._basic = False
         self._bearer: Challenge | None = None
         self._tokens: dict[str, tuple[str, float]] = {}
@@ -164,8 +164,8 @@ class Transport:
         import requests
 
         request_headers = dict(headers)
-        auth_header = self._auth_header(scope)
-        if auth_header and _same_origin(url, self.base):
+        auth_header = self._auth_header(scope) if _same_origin(url, self.base) else None
+        if auth_header:
             request_headers["Authorization"] = auth_header
         self.counts.registry += 1
         try:
