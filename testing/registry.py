@@ -97,7 +97,7 @@ def _htpasswd_line(username: str, password: str) -> str:
     return out.stdout.strip() + "\n"
 
 
-def _config(workdir: Path, port: int, auth_block: str) -> Path:
+def _config(workdir: Path, port: int, auth_block: str, identity: str) -> Path:
     text = f"""version: 0.1
 log:
   level: error
@@ -113,6 +113,8 @@ storage:
 http:
   addr: 127.0.0.1:{port}
   secret: {secrets.token_hex(16)}
+  headers:
+    X-Updater-Registry: [{identity}]
 {auth_block}"""
     path = workdir / "config.yml"
     path.write_text(text)
@@ -147,7 +149,9 @@ def start_registry(workdir: Path, auth: str | None = None, *, token_field: str =
     last_error = ""
     for _ in range(5):  # another test may grab the free port between our probe and the bind
         port = _free_port()
-        config = _config(workdir, port, auth_block)
+        # A header only this process sends: a stray registry that won the port race is not ours.
+        identity = secrets.token_hex(8)
+        config = _config(workdir, port, auth_block, identity)
         log = open(workdir / "registry.log", "ab")  # noqa: SIM115 - handed to the child process
         process = subprocess.Popen(
             ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
@@ -157,11 +161,13 @@ def start_registry(workdir: Path, auth: str | None = None, *, token_field: str =
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and process.poll() is None:
             try:
-                status = requests.get(f"{url}/v2/", timeout=1).status_code
-            except requests.ConnectionError:
+                probe = requests.get(f"{url}/v2/", timeout=1)
+            except requests.RequestException:
                 time.sleep(0.05)
                 continue
-            if status in (200, 401):
+            if probe.headers.get("X-Updater-Registry") != identity:
+                break
+            if probe.status_code in (200, 401):
                 return RunningRegistry(
                     host=f"127.0.0.1:{port}",
                     url=url,
