@@ -417,15 +417,6 @@ def iter_tags(prefix: str, count: int) -> Iterator[str]:
         yield f"{prefix}{i:0{width}d}"
 
 
-def registry_workdir(base: Path, name: str) -> Path:
-    """A fresh directory for one registry under `base`."""
-    path = base / name
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    return path
-
-
 __all__ = [
     "DOCKER_LIST",
     "DOCKER_MANIFEST",
@@ -436,6 +427,5 @@ __all__ = [
     "bulk_registry",
     "iter_tags",
     "push_image",
-    "registry_workdir",
     "start_registry",
 ]
