@@ -235,6 +235,15 @@ def test_tag_with_a_digest_sibling_set_refuses_a_bare_tag() -> None:
     )
 
 
+def test_digest_sibling_receives_the_digest_and_reports_its_own_path() -> None:
+    text = "image:\n  repository: x/app\n  tag: v1\n  digest:\n"
+    new, changes = set_value(text, Locator(image="x/app"), f"v2@{DIGEST}")
+    assert new == f"image:\n  repository: x/app\n  tag: v2\n  digest: {DIGEST}\n"
+    assert changes == [Change("image.tag", 0, 3, "v1", "v2"), Change("image.digest", 0, 4, None, DIGEST)]
+    new, changes = set_value(new, Locator(image="x/app"), "sha256:" + "0" * 64)
+    assert new == f"image:\n  repository: x/app\n  tag: v2\n  digest: sha256:{'0' * 64}\n"
+
+
 def test_kustomization_images() -> None:
     text = (
         "images:\n- name: nginx\n  newTag: 1.1\n- name: old/app\n  newName: eu.gcr.io/p/app\n  newTag: v1\n"

@@ -94,7 +94,8 @@ def get_values(text: str, locator: Locator, *, source: str = "<text>") -> list[F
         old = _old_value(node)
         if target.reference and old is not None:
             old = _reference_tag(old)
-        found.append(Found(format_key_path(list(target.path)), target.document, lines.line(node.start), old))
+        line = lines.line(_value_span(ctx, target, node)[0])
+        found.append(Found(_path(target), target.document, line, old))
     return found
 
 
@@ -132,10 +133,57 @@ def _refuse_aliased(ctx: Context, target: Target) -> None:
 
 def _plan(ctx: Context, target: Target, value: str) -> list[_Edit]:
     """Return the splices for one target (two when a `digest:` sibling receives the digest)."""
-    path = format_key_path(list(target.path))
     node = target.node
     if node is None:
-        return [_create(ctx, target, value, path)]
+        return [_create(ctx, target, value)]
+    if target.reference:
+        return [_splice(ctx, target, _new_reference(ctx, target, node, value), reported=value)]
+    sibling = target.digest
+    if sibling is None:
+        return [_splice(ctx, target, value)]
+    pinned = TAG_AT_DIGEST.fullmatch(value)
+    if pinned:
+        return [_splice(ctx, target, pinned.group("tag")), _splice(ctx, sibling, pinned.group("digest"))]
+    if DIGEST.fullmatch(value):
+        return [_splice(ctx, sibling, value)]
+    if sibling.node is not None and _old_value(sibling.node):
+        raise ctx.error(
+            sibling.node.start,
+            f"{_path(target)} has a digest set next to it: "
+            "give TAG@sha256:DIGEST so the digest is updated too",
+        )
+    return [_splice(ctx, target, value)]
+
+
+def _path(target: Target) -> str:
+    return format_key_path(list(target.path))
+
+
+def _new_reference(ctx: Context, target: Target, node: Scalar, value: str) -> str:
+    """Return the new REPO:TAG[@DIGEST] string for an image reference; refuse to unpin a digest."""
+    parts = split_reference(node.value)
+    assert parts is not None
+    repo, _, old_digest = parts
+    if DIGEST.fullmatch(value):
+        return f"{repo}@{value}"
+    if old_digest and "@" not in value:
+        raise ctx.error(
+            node.start,
+            f"{_path(target)} pins a digest ({node.value}): "
+            "give TAG@sha256:DIGEST so the digest matches the new tag",
+        )
+    return f"{repo}:{value}"
+
+
+def _splice(ctx: Context, target: Target, scalar: str, *, reported: str | None = None) -> _Edit:
+    """Return the splice that rewrites the target scalar as `scalar` in its own quote style.
+
+    `reported` is the Change's new value when it differs from the scalar (an image reference
+    reports the tag it was given); its old value is then the reference's TAG[@DIGEST].
+    """
+    node = target.node
+    assert node is not None
+    path = _path(target)
     if node.style in ("|", ">"):
         raise ctx.error(
             node.start, f"{path} is a block scalar ({node.style}): write it as a plain value first"
@@ -145,57 +193,25 @@ def _plan(ctx: Context, target: Target, value: str) -> list[_Edit]:
             node.start, f"{path} has the tag {node.tag}: only untagged or !!str values can be set"
         )
     old = _old_value(node)
-    new_scalar = value
-    tag_value = value
-    if target.reference:
-        new_scalar, old = _new_reference(ctx, node, value, path)
-    elif target.digest is not None:
-        pinned = TAG_AT_DIGEST.fullmatch(value)
-        if pinned:
-            tag_value = new_scalar = pinned.group("tag")
-        elif _old_value(target.digest) and not DIGEST.fullmatch(value):
-            raise ctx.error(
-                target.digest.start,
-                f"{path} has a digest set next to it: give TAG@sha256:DIGEST so the digest is updated too",
-            )
-    edits = [_splice(ctx, target, node, old, new_scalar, value if target.reference else tag_value, path)]
-    if target.digest is not None and TAG_AT_DIGEST.fullmatch(value):
-        digest = value.partition("@")[2]
-        sibling = Target(target.document, (*target.path[:-1], "digest"), target.digest, None, None, (), False)
-        edits.append(_splice(ctx, sibling, target.digest, _old_value(target.digest), digest, digest, path))
-    return edits
-
-
-def _new_reference(ctx: Context, node: Scalar, value: str, path: str) -> tuple[str, str | None]:
-    """Return (the new REPO:TAG[@DIGEST] string, the old TAG[@DIGEST]) for an image reference."""
-    parts = split_reference(node.value)
-    assert parts is not None
-    repo, _, old_digest = parts
-    if DIGEST.fullmatch(value):
-        return f"{repo}@{value}", _reference_tag(node.value)
-    if old_digest and "@" not in value:
-        raise ctx.error(
-            node.start,
-            f"{path} pins a digest ({node.value}): give TAG@sha256:DIGEST so the digest matches the new tag",
-        )
-    return f"{repo}:{value}", _reference_tag(node.value)
-
-
-def _splice(
-    ctx: Context, target: Target, node: Scalar, old: str | None, scalar: str, reported: str, path: str
-) -> _Edit:
-    """Return the splice that rewrites `node` as `scalar` in its own quote style."""
-    text = ctx.text
-    start = _after_properties(text, node)
-    end = node.end
+    if target.reference and old is not None:
+        old = _reference_tag(old)
+    start, end = _value_span(ctx, target, node)
     rendered = render(scalar, node.style, flow=target.in_flow)
-    if start == end and not node.style:  # an empty value: insert after its ':' (or its properties)
-        if node.anchor is None and node.tag is None:
-            start = end = _after_colon(ctx, target, node, path)
+    if start == end and not node.style:  # an empty value: the text goes after its ':' or properties
         rendered = " " + rendered
-    retyped = not node.style and old == scalar and not plain_reads_as_string(scalar)
-    change = Change(path, target.document, ctx.lines.line(start), old, reported, retyped)
+    retyped = not node.style and node.value == scalar and not plain_reads_as_string(scalar)
+    new = scalar if reported is None else reported
+    change = Change(path, target.document, ctx.lines.line(start), old, new, retyped)
     return _Edit(start, end, rendered, change, node.event, scalar)
+
+
+def _value_span(ctx: Context, target: Target, node: Scalar) -> tuple[int, int]:
+    """Return where the scalar's own text is, after its properties; an empty value's is after ':'."""
+    start = _after_properties(ctx.text, node)
+    if start == node.end and not node.style and node.anchor is None and node.tag is None:
+        start = _after_colon(ctx, target, node)
+        return start, start
+    return start, node.end
 
 
 def _after_properties(text: str, node: Scalar) -> int:
@@ -209,7 +225,7 @@ def _after_properties(text: str, node: Scalar) -> int:
     return pos
 
 
-def _after_colon(ctx: Context, target: Target, node: Scalar, path: str) -> int:
+def _after_colon(ctx: Context, target: Target, node: Scalar) -> int:
     """Return the offset just after the ':' of an empty value (`tag:`), where the value goes."""
     if target.key is not None:
         pos = target.key.end
@@ -217,11 +233,14 @@ def _after_colon(ctx: Context, target: Target, node: Scalar, path: str) -> int:
             pos += 1
         if ctx.text[pos : pos + 1] == ":":
             return pos + 1
-    raise ctx.error(node.start, f"{path} is an empty value this editor cannot fill in: write a value first")
+    raise ctx.error(
+        node.start, f"{_path(target)} is an empty value this editor cannot fill in: write a value first"
+    )
 
 
-def _create(ctx: Context, target: Target, value: str, path: str) -> _Edit:
+def _create(ctx: Context, target: Target, value: str) -> _Edit:
     """Return the insertion of `KEY: VALUE` after the parent mapping's last entry, at its indentation."""
+    path = _path(target)
     parent = target.parent
     assert isinstance(parent, Mapping)
     key = target.path[-1]

@@ -24,10 +24,9 @@ class Target:
     node: Scalar | None
     key: Node | None  # the mapping key of `node`, where an empty value is filled in after its ':'
     parent: Mapping | Sequence | None
-    ancestors: tuple[Node, ...]  # containers from the root down, to check anchors that aliases share
     in_flow: bool
     reference: bool = False  # the scalar is a whole image reference REPO:TAG[@DIGEST]; only TAG changes
-    digest: Scalar | None = None  # a `digest:` sibling of a `tag:` found by image
+    digest: Target | None = None  # the `digest:` sibling of a `tag:` found by image
 
 
 class Context:
@@ -102,22 +101,19 @@ def _walk(ctx: Context, doc: Document, segments: Path, *, create: bool, allow_al
     node: Node = doc.root
     key: Node | None = None
     parent: Mapping | Sequence | None = None
-    ancestors: list[Node] = []
     for depth, seg in enumerate(segments):
         shown = format_key_path(list(segments[:depth])) or "the document root"
         node = _through_alias(ctx, doc, node, shown, allow_aliases)
         if isinstance(node, Mapping) and isinstance(seg, str):
-            ancestors.append(node)
             parent = node
             entry = _lookup(node, seg)
             if entry is None:
                 _merged(ctx, doc, node, seg, format_key_path(list(segments[: depth + 1])))
                 if depth == len(segments) - 1 and create and not node.flow:
-                    return Target(doc.index, segments, None, None, node, tuple(ancestors), False)
+                    return Target(doc.index, segments, None, None, node, False)
                 raise _Miss(_missing(ctx, node, seg, shown, last=depth == len(segments) - 1))
             key, node = entry
         elif isinstance(node, Sequence) and isinstance(seg, int):
-            ancestors.append(node)
             parent = node
             if seg >= len(node.items):
                 raise _Miss(ctx.error(node.start, f"{shown} has {len(node.items)} items, no [{seg}]"))
@@ -133,7 +129,7 @@ def _walk(ctx: Context, doc: Document, segments: Path, *, create: bool, allow_al
             node.start, f"{shown} is {_kind(node)} where a scalar is expected: give the full key path"
         )
     in_flow = parent is not None and parent.flow
-    return Target(doc.index, segments, node, key, parent, tuple(ancestors), in_flow)
+    return Target(doc.index, segments, node, key, parent, in_flow)
 
 
 def _through_alias(ctx: Context, doc: Document, node: Node, shown: str, allow_aliases: bool) -> Node:
@@ -203,25 +199,22 @@ class _Visit:
     path: Path
     key: Node | None
     parent: Mapping | Sequence | None
-    ancestors: tuple[Node, ...]
 
 
-def _visit(node: Node, path: Path, ancestors: tuple[Node, ...]) -> Iterator[_Visit]:
+def _visit(node: Node, path: Path) -> Iterator[_Visit]:
     """Yield every value node with its path (keys are not visited; aliases are not followed)."""
     if isinstance(node, Mapping):
-        inner = (*ancestors, node)
         for key, value in node.items:
             segment = key.value if isinstance(key, Scalar) else "?"
-            yield _Visit(value, (*path, segment), key, node, inner)
-            yield from _visit(value, (*path, segment), inner)
+            yield _Visit(value, (*path, segment), key, node)
+            yield from _visit(value, (*path, segment))
     elif isinstance(node, Sequence):
-        inner = (*ancestors, node)
         for index, value in enumerate(node.items):
-            yield _Visit(value, (*path, index), None, node, inner)
-            yield from _visit(value, (*path, index), inner)
+            yield _Visit(value, (*path, index), None, node)
+            yield from _visit(value, (*path, index))
 
 
-def _target(doc: Document, visit: _Visit, *, reference: bool = False, digest: Scalar | None = None) -> Target:
+def _target(doc: Document, visit: _Visit, *, reference: bool = False, digest: Target | None = None) -> Target:
     assert isinstance(visit.node, Scalar)
     in_flow = visit.parent is not None and visit.parent.flow
     return Target(
@@ -230,7 +223,6 @@ def _target(doc: Document, visit: _Visit, *, reference: bool = False, digest: Sc
         visit.node,
         visit.key,
         visit.parent,
-        visit.ancestors,
         in_flow,
         reference,
         digest,
@@ -266,11 +258,9 @@ def same_repository(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def _scalar_value(mapping: Mapping, key: str) -> tuple[Scalar | None, str | None]:
+def _scalar_value(mapping: Mapping, key: str) -> str | None:
     entry = _lookup(mapping, key)
-    if entry is None or not isinstance(entry[1], Scalar):
-        return None, None
-    return entry[1], entry[1].value
+    return entry[1].value if entry is not None and isinstance(entry[1], Scalar) else None
 
 
 def _by_image(ctx: Context, locator: Locator) -> list[Target]:
@@ -278,7 +268,7 @@ def _by_image(ctx: Context, locator: Locator) -> list[Target]:
     repo = locator.image
     targets: list[Target] = []
     for doc in ctx.documents(locator):
-        for visit in _visit(doc.root, (), ()):
+        for visit in _visit(doc.root, ()):
             node = visit.node
             if isinstance(node, Scalar) and node.style not in ("|", ">"):
                 parts = split_reference(node.value)
@@ -291,25 +281,28 @@ def _by_image(ctx: Context, locator: Locator) -> list[Target]:
                 continue
             entry = _lookup(node, tag_key)
             if entry is not None and isinstance(entry[1], Scalar):
-                digest, _ = _scalar_value(node, "digest")
-                tag_visit = _Visit(entry[1], (*visit.path, tag_key), entry[0], node, (*visit.ancestors, node))
-                targets.append(_target(doc, tag_visit, digest=digest))
+                tag_visit = _Visit(entry[1], (*visit.path, tag_key), entry[0], node)
+                digest = _lookup(node, "digest")
+                sibling = None
+                if digest is not None and isinstance(digest[1], Scalar):
+                    sibling = _target(doc, _Visit(digest[1], (*visit.path, "digest"), digest[0], node))
+                targets.append(_target(doc, tag_visit, digest=sibling))
     return targets
 
 
 def _image_mapping_tag_key(node: Mapping, repo: str) -> str | None:
     """Return the key holding the tag when `node` describes `repo` (Helm, Bitnami, kustomize shapes)."""
-    _, repository = _scalar_value(node, "repository")
-    _, registry = _scalar_value(node, "registry")
+    repository = _scalar_value(node, "repository")
+    registry = _scalar_value(node, "registry")
     if repository and (
         same_repository(repository, repo) or (registry and same_repository(f"{registry}/{repository}", repo))
     ):
         return "tag"
-    _, image = _scalar_value(node, "image")
+    image = _scalar_value(node, "image")
     if image and same_repository(image, repo):
         return "tag"
-    _, name = _scalar_value(node, "name")
-    _, new_name = _scalar_value(node, "newName")
+    name = _scalar_value(node, "name")
+    new_name = _scalar_value(node, "newName")
     if name and (same_repository(name, repo) or (new_name is not None and same_repository(new_name, repo))):
         return "newTag"
     return None
@@ -333,7 +326,7 @@ def _by_marker(ctx: Context, locator: Locator) -> list[Target]:
     targets: list[Target] = []
     for doc in ctx.documents(locator):
         by_line: dict[int, _Visit] = {}
-        for visit in _visit(doc.root, (), ()):
+        for visit in _visit(doc.root, ()):
             if isinstance(visit.node, Scalar):
                 line = ctx.lines.line(visit.node.end)
                 if line in marked_lines and _comment_follows(ctx.text, visit.node.end):

@@ -116,8 +116,6 @@ def read(text: str, source: str, lines: Lines) -> tuple[list[Document], list[Any
     except YAMLError as exc:
         problem = " ".join(str(exc).split())
         raise YamlEditError(f"{source}:1: invalid YAML: {problem}; fix the file first") from None
-    if parser == "1.2" and offset:
-        offset = 0  # the pure-Python reader counts the BOM in its marks; the C reader does not
     return list(_compose(events, offset)), events, parser
 
 
