@@ -32,6 +32,10 @@ class RepoNode:
         self.autoMergeAllowed = state.auto_merge_allowed
         self.mergeCommitAllowed = self.squashMergeAllowed = self.rebaseMergeAllowed = True
 
+    def defaultBranchRef(self, info: Any) -> RefNode | None:
+        name = f"refs/heads/{self.state.default_branch}"
+        return RefNode(self.state, name) if self.state.repo.resolve(name) else None
+
     def ref(self, info: Any, qualifiedName: str) -> RefNode | None:
         name = qualifiedName if qualifiedName.startswith("refs/") else f"refs/heads/{qualifiedName}"
         return RefNode(self.state, name) if self.state.repo.resolve(name) else None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from updater import plan as planning
 from updater.errors import InputError
-from updater.report import AppResult, FileDiff, WriteReport, commit_message
+from updater.report import AppResult, FileDiff, WriteReport, commit_message, pr_body
 
 if TYPE_CHECKING:
     from updater.config import Config
@@ -94,6 +94,7 @@ def bump(
     registries: Registries | None = None,
     dry_run: bool = False,
     allow_downgrade: bool = False,
+    wait_merged: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> WriteReport:
     """Resolve the new tag of each app in `env` and write them all in one commit."""
@@ -123,7 +124,17 @@ def bump(
                 "pass --allow-downgrade to write it"
             )
 
-    return write(config, backend, "bump", env, values, check=refuse_downgrade, dry_run=dry_run, source=sha)
+    return write(
+        config,
+        backend,
+        "bump",
+        env,
+        values,
+        check=refuse_downgrade,
+        dry_run=dry_run,
+        source=sha,
+        wait_merged=wait_merged,
+    )
 
 
 def write(
@@ -136,13 +147,23 @@ def write(
     check: Check | None = None,
     dry_run: bool = False,
     source: str | None = None,
+    wait_merged: float | None = None,
 ) -> WriteReport:
-    """Write every value into its targets on the environment's branch as ONE commit (or PR)."""
+    """Write every value into its targets on the environment's branch as ONE commit (or PR).
+
+    `wait_merged` (auto-merge mode only): seconds to block until the pull request is merged.
+    """
     from updater.scm.base import CommitRequest
 
     branch = config.environments[env].branch or ""
+    mode = config.environments[env].mode
+    if wait_merged is not None and mode != "auto-merge":
+        raise InputError(
+            f"--wait-merged waits for an auto-merged pull request, but {env} lands by {mode}: "
+            "add --mode auto-merge (or set the environment's mode in the config)"
+        )
     editor = _Editor(config, env, branch, values, check)
-    preview = editor(lambda path: backend.read(branch, path))
+    preview = editor(_prefetched(backend, branch, editor.paths))
     if not preview or dry_run:
         return WriteReport(
             command, env, bool(preview), tuple(editor.results), tuple(editor.diffs), dry_run=dry_run
@@ -151,7 +172,6 @@ def write(
     if config.commit.message:
         title = _title(config.commit.message, command, env, editor.results)
     message = commit_message(command, env, editor.results, source=source, run_url=run_url(), title=title)
-    mode = config.environments[env].mode
     request = CommitRequest(
         branch=branch,
         message=message,
@@ -159,7 +179,8 @@ def write(
         author=config.commit.author,
         pull_request=None
         if mode == "commit"
-        else _pull_request(config, command, env, editor.results, message),
+        else _pull_request(config, backend, command, env, editor.results, message, source),
+        wait_merged=wait_merged,
     )
     outcome = backend.apply(request, editor)
     return WriteReport(
@@ -175,6 +196,22 @@ def write(
     )
 
 
+def _prefetched(backend: Backend, branch: str, paths: Sequence[str]) -> Reader:
+    """Return a reader of the branch head; a backend that can read many files at once (GitHub: one
+    GraphQL query) is asked once, so the preview costs one call whatever the number of apps."""
+    read_many = getattr(backend, "read_many", None)
+    if not callable(read_many):
+        return lambda path: backend.read(branch, path)
+    files: dict[str, bytes | None] = dict(read_many(branch, list(paths)))
+
+    def read(path: str) -> bytes | None:
+        if path not in files:
+            files[path] = backend.read(branch, path)
+        return files[path]
+
+    return read
+
+
 class _Editor:
     """The editor handed to the backend; it keeps the results of its latest run for the report."""
 
@@ -184,6 +221,8 @@ class _Editor:
         self.config, self.env, self.branch, self.values, self.check = config, env, branch, values, check
         self.results: list[AppResult] = []
         self.diffs: list[FileDiff] = []
+        # The files it reads, so a backend can fetch them with the branch head in one request.
+        self.paths = tuple(dict.fromkeys(t.file for v in values for t in v.plan.targets))
 
     def __call__(self, read: Reader) -> dict[str, bytes]:
         from updater.yamledit import Locator, YamlEditError, set_value
@@ -278,18 +317,39 @@ def _title(template: str, command: str, env: str, results: Sequence[AppResult]) 
 
 
 def _pull_request(
-    config: Config, command: str, env: str, results: Sequence[AppResult], message: str
+    config: Config,
+    backend: Backend,
+    command: str,
+    env: str,
+    results: Sequence[AppResult],
+    message: str,
+    source: str | None,
 ) -> PullRequestSpec:
-    """Return the pull request for modes pull-request / auto-merge: head branch per env and app."""
+    """Return the pull request for modes pull-request / auto-merge: one head branch per env and app set.
+
+    The head is stable for the same apps (`updater/ENV/APP`, or `updater/ENV/a+b` for a few apps),
+    so a re-run or a newer bump updates the open PR; a PR under `updater/ENV/` whose apps are all in
+    this one is superseded (closed with a link to it).
+    """
     from updater.scm.base import PullRequestSpec
 
     settings = config.pull_request
     changed = [r.app for r in results if r.changed]
-    app = changed[0] if len(changed) == 1 else "all"
-    head = settings.branch.replace("{env}", env).replace("{app}", app).replace("{command}", command)
-    title, _, body = message.partition("\n\n")
+    branch = settings.branch.replace("{env}", env).replace("{command}", command)
+    head = branch.replace("{app}", head_name(changed))
+    prefix = branch.split("{app}", 1)[0] if "{app}" in branch else None
+    title, _, _ = message.partition("\n\n")
     if settings.title:
         title = _title(settings.title, command, env, results)
+    web = getattr(backend, "web_url", None)
+    base = config.environments[env].branch or ""
+    body = pr_body(
+        results,
+        source=source,
+        source_url=source_url(source),
+        run_url=run_url(),
+        compare_url=f"{web}/compare/{base}...{head}" if web else None,
+    )
     if settings.body:
         body = _title(settings.body, command, env, results) + "\n\n" + body
     return PullRequestSpec(
@@ -302,4 +362,30 @@ def _pull_request(
         assignees=settings.assignees,
         draft=settings.draft,
         merge_method=settings.merge_method,
+        supersedes_prefix=prefix if prefix and prefix != head else None,
+        covers=tuple(sorted(changed)),
     )
+
+
+def head_name(apps: Sequence[str]) -> str:
+    """Return the `{app}` part of a head branch: the app, `a+b+c` for a few, a digest of the set for many.
+
+    The same set always gives the same name (a re-run updates its PR); a long list is hashed
+    because a ref name is a file name on the server, limited to 255 bytes.
+    """
+    names = sorted(set(apps))
+    joined = "+".join(names)
+    if len(joined) <= 60:
+        return joined
+    import hashlib
+
+    return f"{len(names)}-apps-{hashlib.sha1(joined.encode()).hexdigest()[:10]}"
+
+
+def source_url(sha: str | None) -> str | None:
+    """Return the web link of the source commit when CI tells which GitHub repository it built."""
+    repository = os.environ.get("GITHUB_REPOSITORY")
+    if not sha or not repository:
+        return None
+    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    return f"{server}/{repository}/commit/{sha}"

@@ -29,6 +29,7 @@ def promote(
     *,
     registries: Registries | None = None,
     dry_run: bool = False,
+    wait_merged: float | None = None,
 ) -> WriteReport:
     """Write the tags of `source` (default: the target's promote-from) into `target`, one commit."""
     from updater.bump import NewValue, Registries, write
@@ -77,4 +78,4 @@ def promote(
         values.append(NewValue(item, found.tag, digest))
     if not values:
         raise InputError(f"no app has values files in both {source!r} and {target!r}")
-    return write(config, backend, "promote", target, values, dry_run=dry_run)
+    return write(config, backend, "promote", target, values, dry_run=dry_run, wait_merged=wait_merged)

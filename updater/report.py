@@ -144,6 +144,34 @@ def commit_message(
     return title + "\n\n" + "\n".join(body) + "\n"
 
 
+def pr_body(
+    apps: Sequence[AppResult],
+    *,
+    source: str | None,
+    source_url: str | None,
+    run_url: str | None,
+    compare_url: str | None,
+) -> str:
+    """Return a pull request's Markdown body: a row per changed app (app, environment, old -> new tag,
+    digest), then the source commit, the CI run and a compare link, so a reviewer needs nothing else."""
+    rows = ["| App | Environment | Old tag | New tag | Digest |", "| --- | --- | --- | --- | --- |"]
+    for a in apps:
+        if a.changed:
+            old = f"`{a.old}`" if a.old else "(none)"
+            digest = f"`{a.digest}`" if a.digest else "-"
+            rows.append(f"| {a.app} | {a.env} | {old} | `{a.new}` | {digest} |")
+    lines = ["\n".join(rows), ""]
+    if source:
+        lines.append(
+            f"- Source commit: [{source[:12]}]({source_url})" if source_url else f"- Source commit: {source}"
+        )
+    if run_url:
+        lines.append(f"- CI run: {run_url}")
+    if compare_url:
+        lines.append(f"- Compare: {compare_url}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Return a plain left-aligned text table."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]

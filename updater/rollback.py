@@ -29,6 +29,7 @@ def rollback(
     steps: int | None = None,
     registries: Registries | None = None,
     dry_run: bool = False,
+    wait_merged: float | None = None,
 ) -> WriteReport:
     """Write the tag `steps` changes back (default 1), or the earlier tag `to`, into `env`."""
     from updater.bump import NewValue, Registries, write
@@ -66,4 +67,12 @@ def rollback(
         raise InputError(
             f"app {app!r}: {registry.name}:{tag} no longer exists in the registry: choose another tag"
         )
-    return write(config, backend, "rollback", env, [NewValue(item, tag, digest)], dry_run=dry_run)
+    return write(
+        config,
+        backend,
+        "rollback",
+        env,
+        [NewValue(item, tag, digest)],
+        dry_run=dry_run,
+        wait_merged=wait_merged,
+    )

@@ -37,6 +37,7 @@ KEEP: dict[str, dict[str, list[str]]] = {
         "nameWithOwner": [],
         "url": [],
         "autoMergeAllowed": [],
+        "defaultBranchRef": [],
         "mergeCommitAllowed": [],
         "squashMergeAllowed": [],
         "rebaseMergeAllowed": [],

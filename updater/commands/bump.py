@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from updater.commands.github_options import GITHUB_PARAMS, github_options, wait_merged_option
 from updater.commands.options import strategy_options
 
 
@@ -23,6 +24,8 @@ from updater.commands.options import strategy_options
     type=click.Choice(["commit", "pull-request", "auto-merge"]),
     help="How the change lands (default: the environment's mode in the config).",
 )
+@wait_merged_option
+@github_options
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
 def command(
     env: str,
@@ -32,6 +35,7 @@ def command(
     as_json: bool,
     allow_downgrade: bool,
     mode: str | None,
+    wait_merged: float | None,
     config_path: str | None,
     **options: Any,
 ) -> None:
@@ -41,6 +45,7 @@ def command(
     given here override it for this run.
     """
     from updater.bump import Registries, bump, registry_options
+    from updater.commands.github_options import auth_from_options
     from updater.commands.options import registry_options_from_options, strategy_from_options, strategy_given
     from updater.errors import InputError
     from updater.plan import with_mode
@@ -54,7 +59,8 @@ def command(
     def override(base: Strategy) -> Strategy:
         return strategy_from_options(base, **options)
 
-    with session(config_path) as (config, backend):
+    github = auth_from_options(**{name: options.pop(name) for name in GITHUB_PARAMS})
+    with session(config_path, github=github) as (config, backend):
         config = with_mode(config, env, mode)
         source = commit_sha(options.get("sha"), cwd=str(config.root))
         registries = Registries(config, registry_options_from_options(registry_options(config), **options))
@@ -68,6 +74,7 @@ def command(
             registries=registries,
             dry_run=dry_run,
             allow_downgrade=allow_downgrade,
+            wait_merged=wait_merged,
             progress=_progress,
         )
     emit(report, as_json)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+
+from updater.commands.github_options import auth_from_options, github_options
 
 
 @click.command("history")
@@ -12,15 +16,16 @@ import click
     "--limit", type=click.IntRange(min=1), default=200, show_default=True, help="Commits to look at."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@github_options
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
-def command(env: str, app: str, limit: int, as_json: bool, config_path: str | None) -> None:
+def command(env: str, app: str, limit: int, as_json: bool, config_path: str | None, **github: Any) -> None:
     """List APP's tags in ENV over time, newest first."""
     import json
 
     from updater.history import history, render
     from updater.scm.open import session
 
-    with session(config_path) as (config, backend):
+    with session(config_path, github=auth_from_options(**github)) as (config, backend):
         entries = history(config, backend, env, app, limit=limit)
     if as_json:
         payload = {"command": "history", "env": env, "app": app, "entries": [e.to_json() for e in entries]}

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+
+from updater.commands.github_options import github_options, wait_merged_option
 
 
 @click.command("promote")
@@ -16,6 +20,8 @@ import click
     type=click.Choice(["commit", "pull-request", "auto-merge"]),
     help="How the change lands (default: the environment's mode in the config).",
 )
+@wait_merged_option
+@github_options
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
 def command(
     source: str | None,
@@ -24,15 +30,18 @@ def command(
     dry_run: bool,
     as_json: bool,
     mode: str | None,
+    wait_merged: float | None,
     config_path: str | None,
+    **github: Any,
 ) -> None:
     """Copy each app's tag (and digest) from --from to --to, after checking the image exists."""
+    from updater.commands.github_options import auth_from_options
     from updater.plan import with_mode
     from updater.promote import promote
     from updater.report import emit
     from updater.scm.open import session
 
-    with session(config_path) as (config, backend):
+    with session(config_path, github=auth_from_options(**github)) as (config, backend):
         config = with_mode(config, target, mode)
-        report = promote(config, backend, source, target, apps, dry_run=dry_run)
+        report = promote(config, backend, source, target, apps, dry_run=dry_run, wait_merged=wait_merged)
     emit(report, as_json)

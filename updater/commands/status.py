@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+
+from updater.commands.github_options import auth_from_options, github_options
 
 
 @click.command("status")
 @click.option("--env", "envs", multiple=True, help="Environment to show (repeatable); default: all.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@github_options
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
-def command(envs: tuple[str, ...], as_json: bool, config_path: str | None) -> None:
+def command(envs: tuple[str, ...], as_json: bool, config_path: str | None, **github: Any) -> None:
     """Show a table of app x environment: the tag in git, the newest matching tag, behind or not."""
     import json
 
     from updater.scm.open import session
     from updater.status import render, status
 
-    with session(config_path) as (config, backend):
+    with session(config_path, github=auth_from_options(**github)) as (config, backend):
         rows = status(config, backend, envs)
     if as_json:
         click.echo(json.dumps({"command": "status", "rows": [row.to_json() for row in rows]}, indent=2))

@@ -172,6 +172,11 @@ BLOB_QUERY = (
     " object(expression: $expr) { oid ... on Blob { text isBinary isTruncated } } } }"
 )
 
+DEFAULT_BRANCH_QUERY = (
+    "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {"
+    " defaultBranchRef { name } } }"
+)
+
 PULL_QUERY = (
     "query($owner: String!, $name: String!, $number: Int!) { repository(owner: $owner, name: $name) {"
     f" pullRequest(number: $number) {{ {PR_FIELDS} closed mergeCommit {{ oid }}"

@@ -35,6 +35,9 @@ class PullRequestSpec:
     merge_method: str = "squash"  # merge | squash | rebase
     # Heads of older PRs this one replaces (closed with a comment pointing to the new one).
     supersedes_prefix: str | None = None
+    # What this PR changes (e.g. its app names), recorded in the PR; with `supersedes_prefix`, an open
+    # PR under the prefix is superseded only when everything it covers is covered here too.
+    covers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

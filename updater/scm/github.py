@@ -72,12 +72,16 @@ def open_github(
     auth: Any
     if app_id:
         if not private_key:
-            raise InputError("a GitHub App needs its private key (--github-app-key / GITHUB_APP_PRIVATE_KEY)")
+            raise InputError(
+                "a GitHub App needs its private key: --app-key FILE, or UPDATER_GITHUB_APP_PRIVATE_KEY"
+            )
         auth = _app_auth(app_id, private_key, installation_id, owner, name, settings)
     elif token:
         auth = Auth.Token(token)
     else:
-        raise InputError("no GitHub credentials: set GITHUB_TOKEN (or --token), or a GitHub App id and key")
+        raise InputError(
+            "no GitHub credentials: pass --token (or set GITHUB_TOKEN), or a GitHub App (--app-id, --app-key)"
+        )
     gh = Github(auth=auth, **settings)
     if app_id:  # fetch the installation token now, under our retry policy, and mask it everywhere
         redact.register(guarded(lambda: str(auth.token), "GitHub App installation token"))
@@ -177,10 +181,21 @@ class GitHubBackend:
         self.graphql_commit: bool | None = None
         # Paths read per branch: an editor without a `paths` hint most likely reads these again.
         self.read_paths: dict[str, dict[str, None]] = {}
+        self._default_branch: str | None = None
 
     @property
     def repository(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    @property
+    def web_url(self) -> str:
+        """Return the repository's web address (for links in PR bodies): GITHUB_SERVER_URL, else
+        derived from the API URL (api.github.com -> github.com, GHES .../api/v3 -> the host)."""
+        server = os.environ.get("GITHUB_SERVER_URL", "").rstrip("/")
+        if not server:
+            api = str(self.requester.base_url).rstrip("/")
+            server = "https://github.com" if api == DEFAULT_API else api.removesuffix("/api/v3")
+        return f"{server}/{self.repository}"
 
     # --- transport --------------------------------------------------------------------------
     def graphql(
@@ -223,6 +238,19 @@ class GitHubBackend:
         return data
 
     # --- Backend ----------------------------------------------------------------------------
+    def default_branch(self) -> str:
+        """Return the repository's default branch (one query, then cached), for environments naming none."""
+        if self._default_branch is None:
+            data = guarded_query(self, gql.DEFAULT_BRANCH_QUERY, {}, "read the default branch")
+            ref = data["repository"].get("defaultBranchRef")
+            if not ref:
+                raise RemoteError(
+                    f"{self.repository} has no default branch (an empty repository?): "
+                    "name the environment's branch in the config"
+                )
+            self._default_branch = str(ref["name"])
+        return self._default_branch
+
     def read(self, branch: str, path: str) -> bytes | None:
         self.read_paths.setdefault(branch, {})[path] = None
         expr = f"{branch}:{path}"

@@ -19,6 +19,7 @@ from updater.scm.github import GitHubBackend, GitHubHTTPError, retry_call
 
 MODES = ("commit", "pull-request", "auto-merge")
 MERGE_METHODS = ("merge", "squash", "rebase")
+COVERS_MARK = "<!-- updater:covers"
 
 
 class LostRace(retry.Transient):
@@ -91,6 +92,23 @@ class _Run:
     def spec(self) -> PullRequestSpec:
         assert self.request.pull_request is not None
         return self.request.pull_request
+
+    @property
+    def body(self) -> str:
+        """The PR body: the spec's, plus a hidden line saying what it covers (read back by `supersedes`)."""
+        covers = self.spec.covers
+        return self.spec.body + (f"\n\n{COVERS_MARK} {' '.join(covers)} -->\n" if covers else "")
+
+    def supersedes(self, stale: gql.PullRequest, ours: gql.PullRequest) -> bool:
+        """True when `stale` is an older PR this one replaces: under the prefix, and (when this PR says
+        what it covers) proposing nothing this one does not, so closing it loses no change."""
+        prefix = self.spec.supersedes_prefix
+        if not prefix or not stale.head.startswith(prefix) or stale.number == ours.number:
+            return False
+        if not self.spec.covers:
+            return True
+        theirs = covered(stale.body)
+        return bool(theirs) and theirs <= set(self.spec.covers)
 
     # --- reading ----------------------------------------------------------------------------
     def snapshot(self, with_head: bool) -> gql.Snapshot:
@@ -260,7 +278,7 @@ class _Run:
             commit = self.write_commit(snap, spec.head, changes, ref_mode)
             if ours is not None:  # the open PR now points at the new commit; its state is being recomputed
                 self.pr = ours = replace(ours, head_oid=commit, merge_state="UNKNOWN")
-        if ours is None or (ours.title, ours.body) != (spec.title, spec.body):
+        if ours is None or (ours.title, ours.body) != (spec.title, self.body):
             self.pr = self.open_or_update(snap, ours)
         assert self.pr is not None
         self.decorate(self.pr)
@@ -289,10 +307,10 @@ class _Run:
         spec = self.spec
         if ours is None:
             part = gql.create_pull(
-                snap.repo_id, self.request.branch, spec.head, spec.title, spec.body, spec.draft
+                snap.repo_id, self.request.branch, spec.head, spec.title, self.body, spec.draft
             )
         else:
-            part = gql.update_pull(ours.id, spec.title, spec.body)
+            part = gql.update_pull(ours.id, spec.title, self.body)
         data, error = self.mutate([part])["pr"]
         if error:
             message = str(error.get("message"))
@@ -330,8 +348,7 @@ class _Run:
     def followups(self, snap: gql.Snapshot, pr: gql.PullRequest) -> None:
         """Close the PRs this one supersedes and enable auto-merge: one document."""
         parts: list[gql.Part] = []
-        prefix = self.spec.supersedes_prefix
-        old = [p for p in snap.pulls if prefix and p.head.startswith(prefix) and p.number != pr.number]
+        old = [p for p in snap.pulls if self.supersedes(p, pr)]
         for i, stale in enumerate(old):
             text = f"Superseded by #{pr.number} ({pr.url})."
             parts += [gql.comment(f"c{i}", stale.id, text), gql.close_pull(f"x{i}", stale.id)]
@@ -377,6 +394,14 @@ class _Run:
         except UpdaterError as exc:
             return f"branch {head} is left without a pull request ({exc.message}): delete it"
         return None
+
+
+def covered(body: str) -> set[str]:
+    """Return what a PR body's covers line lists (empty when it has none: not ours, or older)."""
+    for line in body.splitlines():
+        if line.startswith(COVERS_MARK) and line.endswith("-->"):
+            return set(line[len(COVERS_MARK) : -3].split())
+    return set()
 
 
 def _same(a: str, b: str) -> bool:

@@ -1,0 +1,120 @@
+"""The GitHub flags shared by the commands that talk to a repository (bump, promote, rollback, ...).
+
+Decorate a command with `@github_options` (and `@wait_merged_option` where a change lands); its
+function receives `token`, `github_url`, `app_id`, `app_key`, `installation_id` (and `wait_merged`),
+and turns the first five into a `GitHubAuth` with `auth_from_options(**kw)`. Secrets are registered
+with updater.redact in the option callbacks, i.e. while the command line is parsed, before any code
+that could print them runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from updater import redact
+
+if TYPE_CHECKING:
+    from updater.scm.open import GitHubAuth
+
+F = TypeVar("F", bound=Callable[..., Any])
+GITHUB_PARAMS = ("token", "github_url", "app_id", "app_key", "installation_id")
+
+
+def _secret(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    redact.register(value)
+    return value or None
+
+
+def _app_key(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Return the App's PEM key: the value itself when it is one, else the file it names."""
+    if not value:
+        return None
+    redact.register(value)
+    if value.lstrip().startswith("-----BEGIN"):
+        return value
+    try:
+        key = Path(value).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise click.BadParameter(f"{value}: cannot read the private key ({reason})", ctx, param) from None
+    redact.register(key)
+    redact.register(key.strip())
+    if "-----BEGIN" not in key:
+        raise click.BadParameter(f"{value}: not a PEM private key (download it from the App's settings)")
+    return key
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    from updater.commands.options import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def github_options(f: F) -> F:
+    """Add --token, --github-url, --app-id, --app-key and --installation-id to a click command."""
+    decorators = [
+        click.option(
+            "--token",
+            envvar="GITHUB_TOKEN",
+            callback=_secret,
+            metavar="TOKEN",
+            help="GitHub token (default: GITHUB_TOKEN; prefer the variable to the flag).",
+        ),
+        click.option(
+            "--github-url",
+            envvar="GITHUB_API_URL",
+            metavar="URL",
+            help="GitHub API URL, for GitHub Enterprise (default: GITHUB_API_URL, then scm.github-url).",
+        ),
+        click.option(
+            "--app-id", envvar="UPDATER_GITHUB_APP_ID", metavar="ID", help="Authenticate as this GitHub App."
+        ),
+        click.option(
+            "--app-key",
+            envvar="UPDATER_GITHUB_APP_PRIVATE_KEY",
+            callback=_app_key,
+            metavar="FILE",
+            help="The GitHub App's private key: a PEM file (UPDATER_GITHUB_APP_PRIVATE_KEY: the PEM itself).",
+        ),
+        click.option(
+            "--installation-id",
+            envvar="UPDATER_GITHUB_APP_INSTALLATION_ID",
+            type=click.IntRange(min=1),
+            help="The App's installation (default: looked up from the repository).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def wait_merged_option(f: F) -> F:
+    """Add --wait-merged DURATION (auto-merge mode: block until the pull request is merged)."""
+    return click.option(
+        "--wait-merged",
+        callback=_duration,
+        metavar="DURATION",
+        help="Auto-merge: wait this long (e.g. 10m) for the merge; exit 1 if it is closed or checks fail.",
+    )(f)
+
+
+def auth_from_options(**kw: Any) -> GitHubAuth:
+    """Return the GitHub auth the flags (or their variables) give."""
+    from updater.scm.open import GitHubAuth
+
+    return GitHubAuth(
+        token=kw.get("token"),
+        url=kw.get("github_url"),
+        app_id=kw.get("app_id"),
+        app_key=kw.get("app_key"),
+        installation_id=kw.get("installation_id"),
+    )
