@@ -37,7 +37,7 @@ def test_status_reports_a_broken_cell_and_goes_on(tmp_path: Path) -> None:
     ops = two_env_gitops(tmp_path)
     ops.remote.commit({"k8s/web/values-production.yaml": "web: {}\n"}, "break web in production")
     result = run("status", "--json", cwd=ops.remote.work)
-    assert result.returncode == 0
+    assert result.returncode == 2  # every row printed, then exit 2: a values file needs fixing
     rows = {(r["app"], r["env"]): r for r in json.loads(result.stdout)["rows"]}
     assert rows[("api", "production")]["behind"] is True
     broken = rows[("web", "production")]

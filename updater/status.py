@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from updater import plan as planning
-from updater.errors import InputError, UpdaterError
+from updater.errors import EXIT_USAGE, InputError, UpdaterError
 
 if TYPE_CHECKING:
     from updater.bump import Registries
@@ -39,6 +39,7 @@ class StatusRow:
     newest: str | None
     behind: bool | None
     error: str | None = None
+    exit_code: int = 0  # of the error: 1 remote (registry, git, GitHub), 2 config or input
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,18 +120,17 @@ def status(
             try:
                 now = current(config, backend, item)
             except UpdaterError as exc:
-                rows.append(StatusRow(app, env, item.image, None, None, None, exc.message))
+                rows.append(StatusRow(app, env, item.image, None, None, None, exc.message, exc.exit_code))
                 continue
             strategy = newest_strategy(planning.strategy(_policy(config, item)), app, env)
             try:
                 found = resolve(registries.get(item.image), strategy, TemplateVars(app=app, env=env))
             except NoMatchingTag:
-                rows.append(
-                    StatusRow(app, env, item.image, now.tag, None, None, "no matching tag in the registry")
-                )
+                error = "no matching tag in the registry"
+                rows.append(StatusRow(app, env, item.image, now.tag, None, None, error, EXIT_USAGE))
                 continue
             except UpdaterError as exc:
-                rows.append(StatusRow(app, env, item.image, now.tag, None, None, exc.message))
+                rows.append(StatusRow(app, env, item.image, now.tag, None, None, exc.message, exc.exit_code))
                 continue
             rows.append(StatusRow(app, env, item.image, now.tag, found.tag, now.tag != found.tag))
     return rows

@@ -27,3 +27,15 @@ def command(envs: tuple[str, ...], as_json: bool, config_path: str | None, **git
         click.echo(json.dumps({"command": "status", "rows": [row.to_json() for row in rows]}, indent=2))
     else:
         click.echo(render(rows), nl=False)
+    failed = [row for row in rows if row.error]
+    if failed:
+        # Every row is printed first; the exit code then says the table is incomplete, and why:
+        # 2 when a config or values file needs fixing, else 1 (a registry or GitHub failure).
+        from updater.errors import UpdaterError
+
+        first = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise UpdaterError(
+            f"status of {first.app} ({first.env}): {first.error}{more}",
+            exit_code=max(row.exit_code or 1 for row in failed),
+        )
