@@ -263,6 +263,10 @@ def test_image_not_found() -> None:
     assert error("a: 1\n", Locator(image="x/y")) == "values.yaml: no value found for image x/y"
 
 
+def test_invalid_image_name() -> None:
+    assert error("a: 1\n", Locator(image="Bad/Name")).startswith("--image: invalid image 'Bad/Name'")
+
+
 # ---- markers -----------------------------------------------------------------------------------------
 
 

@@ -7,9 +7,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from updater import imageref
+from updater.errors import InputError
 from updater.yamledit._keypath import format_key_path, parse_key_path
 from updater.yamledit._model import Locator, YamlEditError
-from updater.yamledit._scalar import DIGEST, TAG
 from updater.yamledit._tree import Alias, Document, Lines, Mapping, Node, Scalar, Sequence
 
 Path = tuple[str | int, ...]
@@ -56,6 +57,11 @@ def locate(ctx: Context, locator: Locator, *, create: bool, allow_aliases: bool)
         raise YamlEditError("give exactly one of a key path, --image or --marker")
     if locator.key is not None:
         return [_by_key(ctx, locator, create=create, allow_aliases=allow_aliases)]
+    if locator.image is not None:
+        try:
+            imageref.parse(locator.image)
+        except InputError as exc:
+            raise YamlEditError(f"--image: {exc.message}") from None
     targets = _by_image(ctx, locator) if locator.image is not None else _by_marker(ctx, locator)
     if not targets:
         raise ctx.error(None, f"no value found for {locator.describe()}")
@@ -233,29 +239,24 @@ def _target(doc: Document, visit: _Visit, *, reference: bool = False, digest: Ta
 
 
 def split_reference(value: str) -> tuple[str, str | None, str | None] | None:
-    """Split "REPO[:TAG][@DIGEST]" into its parts; None unless it has a tag or a digest."""
-    name, _, digest = value.partition("@")
-    if digest and not DIGEST.fullmatch(digest):
+    """Split "REPO[:TAG][@DIGEST]" into (REPO as written, TAG, DIGEST); None unless it has either."""
+    try:
+        ref = imageref.parse(value)
+    except InputError:
         return None
-    repo, colon, tag = name.rpartition(":")
-    if not colon or "/" in tag:
-        repo, tag = name, ""
-    if tag and not TAG.fullmatch(tag):
+    if ref.layout is not None or not (ref.tag or ref.digest) or value != value.strip():
         return None
-    if not (tag or digest) or not re.fullmatch(r"[a-z0-9]+(?:[._:/-][a-zA-Z0-9]+|[-_.]+[a-z0-9]+)*", repo):
-        return None
-    return repo, tag or None, digest or None
+    suffix = (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
+    return value[: len(value) - len(suffix)], ref.tag, ref.digest
 
 
 def same_repository(a: str, b: str) -> bool:
-    """True when two repository names are the same image (Docker Hub's implied prefixes ignored)."""
-
-    def norm(name: str) -> str:
-        for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
-            name = name.removeprefix(prefix)
-        return name.removeprefix("library/")
-
-    return norm(a) == norm(b)
+    """True when two names are one repository under Docker's rules (`nginx` = docker.io/library/nginx)."""
+    try:
+        first, second = imageref.parse(a), imageref.parse(b)
+    except InputError:
+        return False
+    return (first.registry, first.repository) == (second.registry, second.repository)
 
 
 def _scalar_value(mapping: Mapping, key: str) -> str | None:
