@@ -390,7 +390,7 @@ def test_scalar_where_a_mapping_is_expected() -> None:
 
 
 def test_bad_key_path() -> None:
-    assert error("a: 1\n", Locator(key='a."b')) == "invalid key path 'a.\"b': unterminated quoted segment"
+    assert error("a: 1\n", Locator(key='a."b')) == "invalid key path 'a.\"b': unterminated double quote at column 3"
 
 
 def test_same_text_that_did_not_read_as_a_string_is_quoted_and_reported_changed() -> None:

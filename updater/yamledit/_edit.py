@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
-from updater.yamledit._keypath import format_key_path
+from updater.keypath import format_key_path
 from updater.yamledit._locate import Context, Target, locate, split_reference
 from updater.yamledit._model import Change, Found, Locator
 from updater.yamledit._scalar import DIGEST, TAG_AT_DIGEST, plain_reads_as_string, render, validate_value

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from updater import imageref
 from updater.errors import InputError
-from updater.yamledit._keypath import format_key_path, parse_key_path
+from updater.keypath import format_key_path, parse_key_path
 from updater.yamledit._model import Locator, YamlEditError
 from updater.yamledit._tree import Alias, Document, Lines, Mapping, Node, Scalar, Sequence
 
