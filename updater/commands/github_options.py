@@ -33,8 +33,9 @@ def _app_key(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     """Return the App's PEM key: the value itself when it is one, else the file it names."""
     if not value:
         return None
-    redact.register(value)
     if value.lstrip().startswith("-----BEGIN"):
+        redact.register(value)
+        redact.register(value.strip())
         return value
     try:
         key = Path(value).read_text(encoding="utf-8")
