@@ -75,7 +75,7 @@ def test_bump_arguments_for_several_apps() -> None:
     argv = action.cli_arguments(inputs, sha="f" * 40)
     assert argv == [
         "bump", "--env", "staging", "--app", "api", "--app", "worker", "--app", "jobs",
-        "--sha", "f" * 40, "--wait", "5m", "--dry-run", "--json",
+        "--sha", "f" * 40, "--wait", "5m", "--mode", "pull-request", "--dry-run", "--json",
     ]  # fmt: skip
 
 
@@ -131,13 +131,15 @@ def test_promote_rollback_status_arguments() -> None:
     assert action.cli_arguments(status, None) == ["--debug", "--retry-budget", "5", "status", "--json"]
 
 
+LANDING = {"mode": "auto-merge", "wait-merged": "10m", "github-url": "https://ghe.example/api/v3"}
 EVERYTHING = {
     "bump": {"env": "s", "apps": "a b", "sha": "abc", "tag": "t", "strategy": "semver", "template": "x-{sha}",
              "include": "^v", "exclude": "rc", "range": "^1", "wait": "5m", "config": "c.yaml",
-             "dry-run": "true", "allow-downgrade": "true", "debug": "true", "retry-budget": "3"},
-    "promote": {"from": "s", "to": "p", "apps": "a b", "config": "c.yaml", "dry-run": "true"},
-    "rollback": {"env": "p", "apps": "a", "rollback-to": "v1", "config": "c.yaml", "dry-run": "true"},
-    "status": {"env": "p", "config": "c.yaml"},
+             "dry-run": "true", "allow-downgrade": "true", "debug": "true", "retry-budget": "3", **LANDING},
+    "promote": {"from": "s", "to": "p", "apps": "a b", "config": "c.yaml", "dry-run": "true", **LANDING},
+    "rollback": {"env": "p", "apps": "a", "rollback-to": "v1", "config": "c.yaml", "dry-run": "true",
+                 **LANDING},
+    "status": {"env": "p", "config": "c.yaml", "github-url": "https://ghe.example/api/v3"},
 }  # fmt: skip
 
 
@@ -159,6 +161,9 @@ def test_every_flag_the_action_passes_exists_in_the_cli(command: str) -> None:
         if arg.startswith("--"):
             text = helps[command if position > at else ""]
             assert re.search(rf"(^|[\s,]){re.escape(arg)}\b", text, re.M), f"updater {command}: no {arg}"
+    for name, value in (("mode", "auto-merge"), ("wait-merged", "10m"), ("github-url", "https://ghe")):
+        if name in EVERYTHING[command]:
+            assert argv[argv.index(f"--{name}") + 1].startswith(value), f"input {name!r} not passed"
     rollback_steps = action.cli_arguments(
         action.read_inputs(inputs_env(command="rollback", env="p", apps="a", steps="2")), None
     )
@@ -186,6 +191,8 @@ def test_status_summary_lists_rows() -> None:
         ({"env": ""}, "command 'bump' needs the input 'env'"),
         ({"command": "promote", "from": "staging"}, "needs the input 'to'"),
         ({"command": "status", "apps": "api"}, "leave the input 'apps' empty"),
+        ({"command": "status", "mode": "commit"}, "writes nothing: leave the input 'mode' empty"),
+        ({"command": "status", "wait-merged": "5m"}, "leave the input 'wait-merged' empty"),
         ({"command": "rollback", "env": "p", "apps": "a b"}, "exactly one app"),
         ({"env": "s", "dry-run": "maybe"}, "input 'dry-run': expected true or false"),
     ],

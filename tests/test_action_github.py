@@ -109,3 +109,24 @@ def test_bump_then_promote_by_pull_request(
     outputs, _, _ = step(tmp_path, "again", workspace, {"command": "promote", "to": "production", **login})
     assert len(server.state.pulls) == 1
     assert outputs["pr-number"] in ("", str(pr.number))
+
+
+def test_mode_and_wait_merged_inputs_land_by_auto_merge(
+    tmp_path: Path,
+    pushed: Pushed,  # noqa: F811
+    github: tuple[GitHubServer, str, Path],
+) -> None:
+    server, token, workspace = github
+    login = {"token": token, "github-url": server.url, "docker-config": docker_config_json(pushed.registry)}
+    base = server.state.ref_oid("main")
+    # staging commits straight to main in the config; the `mode` input sends it through a PR that is
+    # merged (clean: merged directly) before the step ends, as `wait-merged` asks.
+    inputs = {"env": "staging", "apps": "api", "mode": "auto-merge", "wait-merged": "30s", **login}
+    outputs, summary, log = step(tmp_path, "bump", workspace, inputs)
+    (pr,) = server.state.pulls.values()
+    assert pr.state == "MERGED" and outputs["pr-number"] == str(pr.number)
+    assert f"[#{pr.number}]({outputs['pr-url']})" in summary
+    assert "--mode auto-merge --wait-merged 30s" in log and f"--github-url {server.url}" in log
+    assert server.state.ref_oid("main") != base
+    assert server.read("main", "k8s/api/values-stage.yaml") == STAGE.replace(b"0000000", b"1a2b3c4")
+    assert token not in "\n".join(log.splitlines()[1:])

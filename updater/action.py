@@ -27,7 +27,7 @@ COMMANDS = ("bump", "promote", "rollback", "status")
 INPUTS = (
     "command", "env", "from", "to", "apps", "all", "sha", "tag",
     "strategy", "template", "include", "exclude", "range", "wait",
-    "rollback-to", "steps", "config", "token", "github-url",
+    "rollback-to", "steps", "mode", "wait-merged", "config", "token", "github-url",
     "google-credentials", "docker-config", "dry-run", "allow-downgrade", "debug", "retry-budget",
 )  # fmt: skip
 _TRUE = ("true", "yes", "1", "on")
@@ -130,8 +130,16 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
         _option(argv, "--wait", inputs.get("wait", ""))
         if _flag(inputs, "allow-downgrade"):
             argv.append("--allow-downgrade")
-    if command != "status" and _flag(inputs, "dry-run"):
-        argv.append("--dry-run")
+    if command == "status":
+        for name in ("mode", "wait-merged"):
+            if inputs.get(name):
+                raise ActionInputError(f"command 'status' writes nothing: leave the input '{name}' empty")
+    else:
+        _option(argv, "--mode", inputs.get("mode", ""))
+        _option(argv, "--wait-merged", inputs.get("wait-merged", ""))
+        if _flag(inputs, "dry-run"):
+            argv.append("--dry-run")
+    _option(argv, "--github-url", inputs.get("github-url", ""))
     _option(argv, "--config", inputs.get("config", ""))
     argv.append("--json")
     return argv
@@ -203,8 +211,6 @@ def credentials(
     if token:
         env["GITHUB_TOKEN"] = token
         found.append(token)
-    if inputs.get("github-url"):
-        env["GITHUB_API_URL"] = inputs["github-url"]
     google = inputs.get("google-credentials") or environ.get("GOOGLE_APPLICATION_CREDENTIALS", "")
     if google:
         path = _find_credentials(google, environ)
