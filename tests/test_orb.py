@@ -242,5 +242,40 @@ def test_promote_command_opens_a_pull_request_with_the_named_token(
     )
     assert (number, changed) == (str(pr.number), "true")
     assert url.endswith(f"/acme/gitops/pull/{pr.number}")
-    assert proc.stdout.splitlines()[0] == "updater promote --to production --json"
+    assert proc.stdout.splitlines()[0] == f"updater promote --to production --github-url {server.url} --json"
     assert token not in proc.stdout + proc.stderr
+
+
+def test_promote_mode_and_wait_merged_parameters_land_by_auto_merge(
+    tmp_path: Path,
+    pushed: Pushed,  # noqa: F811
+) -> None:
+    """The orb's promote with mode auto-merge and wait-merged, against the loopback GitHub
+    (testing/github_server.py): the PR is merged before the step ends."""
+    from test_action_github import PROD, STAGE, config
+
+    from testing.github_server import new_token, start_github
+
+    text = config(pushed.registry.host).replace("mode: pull-request", "mode: commit")
+    assert "mode: commit" in text
+    staged = STAGE.replace(b"0000000", b"1a2b3c4")
+    files = {
+        ".updater.yaml": text.encode(),
+        "k8s/api/values-stage.yaml": staged,
+        "k8s/api/values-prod.yaml": PROD,
+    }
+    token = new_token()
+    checkout = tmp_path / "project"
+    checkout.mkdir()
+    (checkout / ".updater.yaml").write_text(text)
+    with start_github(tmp_path / "github", files, token=token) as server:
+        env = circleci_env(tmp_path)
+        env.update({"GH_BOT_TOKEN": token, "REGISTRY_LOGIN": docker_config_json(pushed.registry)})
+        params = {"to": "production", "github-token": "GH_BOT_TOKEN", "github-url": server.url,
+                  "docker-config": "REGISTRY_LOGIN", "mode": "auto-merge", "wait-merged": "30s"}  # fmt: skip
+        proc = run_command("promote", params, env, checkout)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "--mode auto-merge --wait-merged 30s" in proc.stdout.splitlines()[0]
+        (pr,) = server.state.pulls.values()
+        assert pr.state == "MERGED"  # the config says commit: the parameter made it a merged PR
+        assert server.read("main", "k8s/api/values-prod.yaml") == PROD.replace(b"0000000", b"1a2b3c4")

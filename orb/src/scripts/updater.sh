@@ -60,14 +60,16 @@ if [ "${PARAM_COMMAND:-bump}" = "bump" ]; then
   if [ -n "${PARAM_TEMPLATE:-}" ]; then args+=(--template "$PARAM_TEMPLATE"); fi
   if [ -n "${PARAM_WAIT:-}" ]; then args+=(--wait "$PARAM_WAIT"); fi
 fi
+if [ -n "${PARAM_MODE:-}" ]; then args+=(--mode "$PARAM_MODE"); fi
+if [ -n "${PARAM_WAIT_MERGED:-}" ]; then args+=(--wait-merged "$PARAM_WAIT_MERGED"); fi
 if [ "${PARAM_DRY_RUN:-false}" = "true" ] || [ "${PARAM_DRY_RUN:-}" = "1" ]; then args+=(--dry-run); fi
+if [ -n "${PARAM_GITHUB_URL:-}" ]; then args+=(--github-url "$PARAM_GITHUB_URL"); fi
 if [ -n "${PARAM_CONFIG:-}" ]; then args+=(--config "$PARAM_CONFIG"); fi
 args+=(--json)
 
 # Secrets reach updater through its environment, never its arguments (which are echoed below).
 token="$(secret "${PARAM_GITHUB_TOKEN:-}")"
 if [ -n "$token" ]; then export GITHUB_TOKEN="$token"; fi
-if [ -n "${PARAM_GITHUB_URL:-}" ]; then export GITHUB_API_URL="$PARAM_GITHUB_URL"; fi
 
 google="$(secret "${PARAM_GOOGLE_CREDENTIALS:-}")"
 if [ -n "$google" ]; then
