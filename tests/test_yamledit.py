@@ -366,6 +366,20 @@ def test_invalid_values_are_refused_before_anything_is_read(value: str) -> None:
         set_value("not: [valid yaml", Locator(key="tag"), value)
 
 
+def test_file_the_yaml_1_2_reader_cannot_read_is_refused_as_is() -> None:
+    # ruamel's YAML 1.2 scanner rejects a tab before a comment, which libyaml accepts: without a
+    # reading to verify against, nothing is edited (with or without the C parser installed).
+    message = error("a: 1\ntag: v1\t# c\n", Locator(key="tag"))
+    assert message.startswith("values.yaml:2: ")
+    assert "found character '\\t' that cannot start any token" in message
+    assert message.endswith("fix the file first")
+
+
+def test_empty_file_and_undefined_alias() -> None:
+    assert error("# only a comment\n", Locator(key="tag")) == "values.yaml: holds no YAML document"
+    assert error("tag: *x\n", Locator(key="tag")) == "values.yaml:1: alias *x is not defined"
+
+
 def test_invalid_yaml() -> None:
     assert error("a: 1\nb: [x\nc: 2\n", Locator(key="a")).startswith("values.yaml:3: invalid YAML: ")
 
@@ -390,7 +404,10 @@ def test_scalar_where_a_mapping_is_expected() -> None:
 
 
 def test_bad_key_path() -> None:
-    assert error("a: 1\n", Locator(key='a."b')) == "invalid key path 'a.\"b': unterminated double quote at column 3"
+    assert (
+        error("a: 1\n", Locator(key='a."b'))
+        == "invalid key path 'a.\"b': unterminated double quote at column 3"
+    )
 
 
 def test_same_text_that_did_not_read_as_a_string_is_quoted_and_reported_changed() -> None:

@@ -299,16 +299,23 @@ def _verify(ctx: Context, new_text: str, before: list[Any], parser: str, edits: 
         else:
             created = ("ScalarEvent", None, None)
             expected[edit.event : edit.event] = [_Target(created, edit.created), _Target(created, edit.value)]
-    body = new_text[1:] if new_text.startswith(BOM) else new_text
     for reading in (parser, "1.2" if parser == "c" else "1.1"):
-        problem = _compare(body, reading, expected)
-        if problem is not None:
-            edit = edits[0]
+        problem = _compare(new_text.removeprefix(BOM), reading, expected)
+        if problem is None:
+            continue
+        edit = edits[0]
+        as_is = _compare(ctx.text.removeprefix(BOM), reading, list(base))
+        if as_is is not None:  # the second reader disagrees with the first on the untouched file
             raise ctx.error(
                 edit.start,
-                f"the edit of {edit.change.path} did not verify ({problem}); nothing was written. "
-                "Please report this file",
+                f"{as_is.replace('the result', 'this file')}: every edit is verified with YAML 1.1 and "
+                "1.2 readers, so nothing was written; fix the file first",
             )
+        raise ctx.error(
+            edit.start,
+            f"the edit of {edit.change.path} did not verify ({problem}); nothing was written. "
+            "Please report this file",
+        )
 
 
 class _Target(NamedTuple):
@@ -325,7 +332,10 @@ def _compare(body: str, reading: str, expected: list[tuple[Any, ...] | _Target])
     try:
         events = parse_events(body, parser=reading)
     except YAMLError as exc:
-        return f"YAML {_reading_name(reading)} cannot read the result: {' '.join(str(exc).split())[:120]}"
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        return f"YAML {_reading_name(reading)} cannot read the result: {problem}{where}"
     if len(events) != len(expected):
         return f"YAML {_reading_name(reading)} reads a different structure"
     for event, want in zip(events, expected, strict=True):
