@@ -289,6 +289,18 @@ def test_flux_setter_comments() -> None:
     assert set_value(text, Locator(marker="flux-system:app:tag"), "v2")[0] == only_tag
 
 
+def test_marked_image_without_a_tag_gets_one() -> None:
+    text = 'a: ghcr.io/x/app # updater: app\nb: nginx # {"$imagepolicy": "ns:p"}\n'
+    assert set_value(text, Locator(marker="app"), "v2")[0] == text.replace("app #", "app:v2 #")
+    new, [change] = set_value(text, Locator(marker="ns:p"), "v2")
+    assert new == text.replace("nginx #", "nginx:v2 #")
+    assert (change.path, change.old, change.new) == ("b", None, "v2")
+    bad = 'b: "not an image" # {"$imagepolicy": "ns:p"}\n'
+    assert error(bad, Locator(marker="ns:p")) == (
+        "values.yaml:1: the value marked ns:p is not an image reference: 'not an image'"
+    )
+
+
 def test_marker_inside_a_value_is_not_a_marker() -> None:
     assert (
         error("a: 'x # updater: app'\n", Locator(marker="app"))

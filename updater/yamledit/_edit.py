@@ -104,7 +104,7 @@ def _old_value(node: Scalar) -> str | None:
 
 
 def _reference_tag(reference: str) -> str | None:
-    parts = split_reference(reference)
+    parts = split_reference(reference, bare=True)
     assert parts is not None
     _, tag, digest = parts
     return "@".join(x for x in (tag, digest) if x) or None
@@ -161,7 +161,7 @@ def _path(target: Target) -> str:
 
 def _new_reference(ctx: Context, target: Target, node: Scalar, value: str) -> str:
     """Return the new REPO:TAG[@DIGEST] string for an image reference; refuse to unpin a digest."""
-    parts = split_reference(node.value)
+    parts = split_reference(node.value, bare=True)
     assert parts is not None
     repo, _, old_digest = parts
     if DIGEST.fullmatch(value):

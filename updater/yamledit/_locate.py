@@ -240,13 +240,16 @@ def _target(doc: Document, visit: _Visit, *, reference: bool = False, digest: Ta
 # ---- images ----------------------------------------------------------------------------------------
 
 
-def split_reference(value: str) -> tuple[str, str | None, str | None] | None:
-    """Split "REPO[:TAG][@DIGEST]" into (REPO as written, TAG, DIGEST); None unless it has either."""
+def split_reference(value: str, *, bare: bool = False) -> tuple[str, str | None, str | None] | None:
+    """Split "REPO[:TAG][@DIGEST]" into (REPO as written, TAG, DIGEST); None unless it has either.
+
+    With `bare`, a name without tag or digest is a reference too (a marked image line).
+    """
     try:
         ref = imageref.parse(value)
     except InputError:
         return None
-    if ref.layout is not None or not (ref.tag or ref.digest) or value != value.strip():
+    if ref.layout is not None or not (bare or ref.tag or ref.digest) or value != value.strip():
         return None
     suffix = (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
     return value[: len(value) - len(suffix)], ref.tag, ref.digest
@@ -321,11 +324,11 @@ _MARKER = re.compile(
 def _by_marker(ctx: Context, locator: Locator) -> list[Target]:
     assert locator.marker is not None
     wanted = locator.marker
-    marked_lines: set[int] = set()
+    marked_lines: dict[int, bool] = {}  # line -> marks a whole image reference (Flux "ns:policy")
     for match in _MARKER.finditer(ctx.text):
         name, setter = match.group("name"), match.group("setter")
         if name == wanted or setter in (wanted, f"{wanted}:tag"):
-            marked_lines.add(ctx.lines.line(match.start()))
+            marked_lines[ctx.lines.line(match.start())] = setter == wanted and wanted.count(":") == 1
     targets: list[Target] = []
     for doc in ctx.documents(locator):
         by_line: dict[int, _Visit] = {}
@@ -334,9 +337,17 @@ def _by_marker(ctx: Context, locator: Locator) -> list[Target]:
                 line = ctx.lines.line(visit.node.end)
                 if line in marked_lines and _comment_follows(ctx.text, visit.node.end):
                     by_line[line] = visit  # the last value on the line is the one the comment marks
-        for visit in by_line.values():
-            assert isinstance(visit.node, Scalar)
-            targets.append(_target(doc, visit, reference=split_reference(visit.node.value) is not None))
+        for line, visit in by_line.items():
+            # A tag cannot contain "/" or ":", so a marked value with one is an image reference:
+            # only its tag changes (or one is added), the repository stays.
+            value = visit.node.value if isinstance(visit.node, Scalar) else ""
+            whole = marked_lines[line] or "/" in value
+            reference = split_reference(value, bare=whole) is not None
+            if whole and not reference:
+                raise ctx.error(
+                    visit.node.start, f"the value marked {wanted} is not an image reference: {value!r}"
+                )
+            targets.append(_target(doc, visit, reference=reference))
     return targets
 
 
