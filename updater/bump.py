@@ -101,6 +101,7 @@ def bump(
     from updater.resolve import TemplateVars, downgrade_reason, resolve
 
     plans = planning.plan(config, env, apps)
+    planning.check_wait_merged(config, env, wait_merged)
     registries = registries or Registries(config)
     values: list[NewValue] = []
     resolutions: dict[str, tuple[Strategy, Resolution]] = {}
@@ -157,11 +158,7 @@ def write(
 
     branch = config.environments[env].branch or ""
     mode = config.environments[env].mode
-    if wait_merged is not None and mode != "auto-merge":
-        raise InputError(
-            f"--wait-merged waits for an auto-merged pull request, but {env} lands by {mode}: "
-            "add --mode auto-merge (or set the environment's mode in the config)"
-        )
+    planning.check_wait_merged(config, env, wait_merged)
     editor = _Editor(config, env, branch, values, check)
     preview = editor(_prefetched(backend, branch, editor.paths))
     if not preview or dry_run:

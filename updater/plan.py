@@ -57,6 +57,16 @@ def with_mode(config: Config, env: str, mode: str | None) -> Config:
     return replace(config, environments=environments)
 
 
+def check_wait_merged(config: Config, env: str, wait_merged: float | None) -> None:
+    """Refuse --wait-merged unless `env` lands by auto-merge (checked before any network call)."""
+    found = config.environments.get(env)
+    if wait_merged is not None and found is not None and found.mode != "auto-merge":
+        raise InputError(
+            f"--wait-merged waits for an auto-merged pull request, but {env} lands by {found.mode}: "
+            "add --mode auto-merge (or set the environment's mode in the config)"
+        )
+
+
 def environment(config: Config, name: str, *, writing: bool = False) -> Environment:
     """Return the environment called `name`; with `writing`, refuse a frozen one."""
     env = config.environments.get(name)

@@ -36,6 +36,7 @@ def promote(
     from updater.status import current
 
     destination = planning.environment(config, target, writing=True)
+    planning.check_wait_merged(config, target, wait_merged)
     if source is None:
         source = destination.promote_from
         if source is None:

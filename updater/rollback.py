@@ -38,6 +38,7 @@ def rollback(
     if to is not None and steps is not None:
         raise InputError("give either --to TAG or --steps N, not both")
     item = planning.plan(config, env, [app])[0]
+    planning.check_wait_merged(config, env, wait_merged)
     entries = history(config, backend, env, app)
     if not entries:
         raise InputError(f"app {app!r} ({env}): no tag found in the history of {item.targets[0].file}")
