@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import os
 import warnings
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -82,21 +83,41 @@ def load(text: str, version: tuple[int, int]) -> list[Any]:
         return list(yaml.load_all(text))
 
 
+def render_documents(roots: list[yamlgen.Map], layout: yamlgen.Layout) -> yamlgen.Rendered:
+    """Render each root as one document of a `---`-separated stream; spans are keyed (document, path)."""
+    out = yamlgen.Rendered("")
+    for index, root in enumerate(roots):
+        last = index == len(roots) - 1
+        part = yamlgen.render(
+            root,
+            replace(layout, bom=layout.bom and index == 0, final_newline=layout.final_newline or not last),
+        )
+        if index:
+            out.text += "---" + layout.newline
+        offset = len(out.text)
+        out.text += part.text
+        for path, (start, end) in part.spans.items():
+            out.spans[(index, *path)] = (start + offset, end + offset)
+    return out
+
+
 @settings(
     max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "2000")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(root=ROOTS, layout=LAYOUTS, tag=TAGS, data=st.data())
+@given(roots=st.lists(ROOTS, min_size=1, max_size=2), layout=LAYOUTS, tag=TAGS, data=st.data())
 def test_random_documents_get_an_exact_edit_or_a_clean_error(
-    root: yamlgen.Map, layout: yamlgen.Layout, tag: str, data: st.DataObject
+    roots: list[yamlgen.Map], layout: yamlgen.Layout, tag: str, data: st.DataObject
 ) -> None:
-    rendered = yamlgen.render(root, layout)
+    rendered = render_documents(roots, layout)
     text = rendered.text
-    path = data.draw(st.sampled_from(sorted(rendered.spans, key=str)))
-    start, end = rendered.spans[path]
+    document, *rest = data.draw(st.sampled_from(sorted(rendered.spans, key=str)))
+    path = tuple(rest)
+    start, end = rendered.spans[(document, *path)]
+    locator = Locator(key=key_path(path), document=document if len(roots) > 1 else None)
     try:
-        new, changes = set_value(text, Locator(key=key_path(path)), tag)
+        new, changes = set_value(text, locator, tag)
     except YamlEditError:
         raise AssertionError(f"refused a plain edit of {key_path(path)} in:\n{text}") from None
     head, tail = text[:start], text[end:]
@@ -107,10 +128,10 @@ def test_random_documents_get_an_exact_edit_or_a_clean_error(
     if old_raw[:1] in ("'", '"'):
         assert middle == old_raw[0] + tag + old_raw[0], "quote style not kept"
     [change] = changes
-    assert change.new == tag
+    assert (change.new, change.document) == (tag, document)
     for version in ((1, 2), (1, 1)):
         expected = copy.deepcopy(load(text, version))
-        node = expected[0]
+        node = expected[document]
         for seg in path[:-1]:
             node = node[seg]
         node[path[-1]] = tag
