@@ -185,3 +185,31 @@ def test_read_many_is_one_query_and_hints_the_next_apply(gh: GitHubServer) -> No
     outcome = b.apply(CommitRequest("main", "bump all"), unhinted(bump({path(i): "v5" for i in range(50)})))
     assert outcome.changed and len(outcome.files) == 50
     assert calls(gh) == 2  # the paths read before served as the hint: one read, one commit
+
+
+def test_default_branch_is_one_query_then_cached(tmp_path: Path) -> None:
+    with start_github(tmp_path, gitops_files(1), token=TOKEN, branch="trunk") as server:
+        b = open_github("acme/gitops", token=TOKEN, base_url=server.url)
+        server.reset_counts()
+        assert b.default_branch() == "trunk"  # type: ignore[attr-defined]
+        assert b.default_branch() == "trunk"  # type: ignore[attr-defined]
+        assert server.counts() == {"rest": 0, "graphql": 1}
+        assert server.validation_errors == []
+
+
+def test_superseding_closes_only_prs_whose_apps_are_all_covered(gh: GitHubServer) -> None:
+    b = backend(gh)
+    prefix = "updater/production/"
+
+    def land(head: str, covers: tuple[str, ...], edits: dict[str, str]) -> int | None:
+        spec = pr_spec(prefix + head, supersedes_prefix=prefix, covers=covers)
+        request = CommitRequest("main", head, "pull-request", pull_request=spec)
+        return b.apply(request, bump(edits)).pr_number
+
+    one = land("app01", ("app01",), {path(1): "v2"})
+    pair = land("app02+app03", ("app02", "app03"), {path(2): "v2", path(3): "v2"})
+    assert "<!-- updater:covers app02 app03 -->" in gh.state.pulls[pair or 0].body
+    # app01 and app02 together cover the app01 PR, but not the app02+app03 one (app03 would be lost).
+    wide = land("app01+app02", ("app01", "app02"), {path(1): "v3", path(2): "v3"})
+    assert gh.state.pulls[one or 0].state == "CLOSED" and gh.state.pulls[pair or 0].state == "OPEN"
+    assert any(f"#{wide}" in c for c in gh.state.pulls[one or 0].comments)

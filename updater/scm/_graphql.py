@@ -19,6 +19,8 @@ PR_FIELDS = (
     " reviewRequests(first: 100) { nodes { requestedReviewer {"
     " ... on User { login } ... on Team { slug } } } }"
 )
+# The hidden line a PR body ends with, naming what the PR changes (see PullRequestSpec.covers).
+COVERS_MARK = "<!-- updater:covers"
 BLOB_FIELDS = "oid mode object { ... on Blob { text isBinary isTruncated } }"
 
 
@@ -141,6 +143,14 @@ def parse_file(path: str, entry: dict[str, Any] | None) -> FileState:
     usable = text is not None and not blob.get("isBinary") and not blob.get("isTruncated")
     content = str(text).encode("utf-8") if usable else None
     return FileState(path, content, entry["oid"], entry.get("mode"))
+
+
+def covered(body: str) -> set[str]:
+    """Return what a PR body's hidden covers line lists (empty when it has none: not ours, or older)."""
+    for line in body.splitlines():
+        if line.startswith(COVERS_MARK) and line.endswith("-->"):
+            return set(line[len(COVERS_MARK) : -3].split())
+    return set()
 
 
 def parse_pull(node: dict[str, Any]) -> PullRequest:

@@ -19,7 +19,6 @@ from updater.scm.github import GitHubBackend, GitHubHTTPError, retry_call
 
 MODES = ("commit", "pull-request", "auto-merge")
 MERGE_METHODS = ("merge", "squash", "rebase")
-COVERS_MARK = "<!-- updater:covers"
 
 
 class LostRace(retry.Transient):
@@ -97,7 +96,7 @@ class _Run:
     def body(self) -> str:
         """The PR body: the spec's, plus a hidden line saying what it covers (read back by `supersedes`)."""
         covers = self.spec.covers
-        return self.spec.body + (f"\n\n{COVERS_MARK} {' '.join(covers)} -->\n" if covers else "")
+        return self.spec.body + (f"\n\n{gql.COVERS_MARK} {' '.join(covers)} -->\n" if covers else "")
 
     def supersedes(self, stale: gql.PullRequest, ours: gql.PullRequest) -> bool:
         """True when `stale` is an older PR this one replaces: under the prefix, and (when this PR says
@@ -107,7 +106,7 @@ class _Run:
             return False
         if not self.spec.covers:
             return True
-        theirs = covered(stale.body)
+        theirs = gql.covered(stale.body)
         return bool(theirs) and theirs <= set(self.spec.covers)
 
     # --- reading ----------------------------------------------------------------------------
@@ -394,14 +393,6 @@ class _Run:
         except UpdaterError as exc:
             return f"branch {head} is left without a pull request ({exc.message}): delete it"
         return None
-
-
-def covered(body: str) -> set[str]:
-    """Return what a PR body's covers line lists (empty when it has none: not ours, or older)."""
-    for line in body.splitlines():
-        if line.startswith(COVERS_MARK) and line.endswith("-->"):
-            return set(line[len(COVERS_MARK) : -3].split())
-    return set()
 
 
 def _same(a: str, b: str) -> bool:
