@@ -90,6 +90,7 @@ def github_options(f: F) -> F:
             "--installation-id",
             envvar="UPDATER_GITHUB_APP_INSTALLATION_ID",
             type=click.IntRange(min=1),
+            metavar="ID",
             help="The App's installation (default: looked up from the repository).",
         ),
     ]
