@@ -2,13 +2,16 @@
 
 `render` writes a tree of values the way people write values files (block or flow collections,
 indented or flush sequences, three quote styles, comments, blank lines, CRLF, BOM) and records the
-exact character span of every scalar, so a test can check an edit touched nothing else.
+exact character span of every scalar, so a test can check an edit touched nothing else. `load` is
+the oracle's reader.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 Path = tuple[str | int, ...]
 
@@ -151,3 +154,20 @@ def render(root: Map, layout: Layout) -> Rendered:
     if not layout.final_newline and out.text.endswith(layout.newline):
         out.text = out.text[: -len(layout.newline)]
     return out
+
+
+def load(text: str, version: tuple[int, int]) -> list[Any]:
+    """Load every document of `text` as plain data under YAML `version`, for comparing before/after.
+
+    YAML 1.2 is read by ruamel's pure-Python parser; YAML 1.1 by libyaml (ruamel.yaml.clib, itself a
+    YAML 1.1 parser, and much faster) when installed, else by the pure-Python parser in 1.1 mode.
+    Both resolve scalars with ruamel's resolver for that version.
+    """
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=version != (1, 1))
+    yaml.version = version
+    yaml.allow_duplicate_keys = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ruamel warns about YAML 1.1 floats without a dot
+        return list(yaml.load_all(text))

@@ -20,44 +20,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from testing.yamlgen import load
+from updater.keypath import format_key_path
+
 VALUES = ("prod-docs-123abc", "2.10")
-_SPECIAL = set('.[]" ')
-
-
-def key_path(path: list[str | int]) -> str:
-    """Write a case's path in the DESIGN.md key-path grammar (quoted segments, [N] indexes)."""
-    out = ""
-    for seg in path:
-        if isinstance(seg, int):
-            out += f"[{seg}]"
-            continue
-        if not seg or _SPECIAL & set(seg):
-            seg = '"' + seg.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        out += ("." if out else "") + seg
-    return out
-
-
-def load(data: bytes, version: tuple[int, int]) -> list[Any]:
-    """Load every document of `data` as plain Python data under YAML `version`.
-
-    YAML 1.2 is read by ruamel's pure-Python parser; YAML 1.1 by libyaml (ruamel.yaml.clib, itself a
-    YAML 1.1 parser, and much faster) when installed, else by the pure-Python parser in 1.1 mode.
-    Both resolve scalars with ruamel's resolver for that version.
-    """
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=version != (1, 1))
-    yaml.version = version
-    yaml.allow_duplicate_keys = True
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ruamel warns about 1.1 floats without a dot; data is data
-        return list(yaml.load_all(data.decode("utf-8")))
 
 
 def normal(value: Any) -> Any:
@@ -132,7 +105,7 @@ def run_file(item: tuple[str, str, list[dict[str, Any]]]) -> list[tuple[str, str
     """Run every case of one corpus file (both values); return (case name, failure or None) pairs."""
     corpus, name, cases = item
     original = (Path(corpus) / "values" / name).read_bytes()
-    data = {version: load(original, version) for version in ((1, 2), (1, 1))}
+    data = {version: load(original.decode(), version) for version in ((1, 2), (1, 1))}
     results: list[tuple[str, str | None]] = []
     with tempfile.TemporaryDirectory() as tmp:
         runs = []
@@ -140,7 +113,7 @@ def run_file(item: tuple[str, str, list[dict[str, Any]]]) -> list[tuple[str, str
             target = Path(tmp) / str(number) / name
             target.parent.mkdir()
             target.write_bytes(original)
-            argv = ["set", "--document", str(case["doc"]), str(target), key_path(case["path"]), value]
+            argv = ["set", "--document", str(case["doc"]), str(target), format_key_path(case["path"]), value]
             runs.append((case, value, target, argv))
         proc = subprocess.run(
             [sys.executable, "-c", RUNNER],
@@ -150,7 +123,7 @@ def run_file(item: tuple[str, str, list[dict[str, Any]]]) -> list[tuple[str, str
             check=True,
         )
         for (case, value, target, _), line in zip(runs, proc.stdout.splitlines(), strict=True):
-            label = f"{name} {key_path(case['path'])} = {value}"
+            label = f"{name} {format_key_path(case['path'])} = {value}"
             code, stderr = json.loads(line)
             if code != 0:
                 results.append((label, f"exit {code}: {stderr.strip()}"))
@@ -158,7 +131,9 @@ def run_file(item: tuple[str, str, list[dict[str, Any]]]) -> list[tuple[str, str
             new = target.read_bytes()
             problem = check_line(original, new, case, value)
             for version, before in data.items():
-                if problem is None and normal(load(new, version)) != normal(replaced(before, case, value)):
+                if problem is None and normal(load(new.decode(), version)) != normal(
+                    replaced(before, case, value)
+                ):
                     problem = f"YAML {version} data differs beyond the target"
             results.append((label, problem))
     return results

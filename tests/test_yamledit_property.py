@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import copy
 import os
-import warnings
 from dataclasses import replace
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from testing import yamlgen
+from updater.keypath import format_key_path
 from updater.yamledit import Locator, YamlEditError, set_value
 
 # Keys that YAML 1.1 reads as booleans or null (y, on, no, ...) would make the loaded data's keys differ
@@ -64,25 +63,6 @@ LAYOUTS = st.builds(
 )
 
 
-def key_path(path: tuple[str | int, ...]) -> str:
-    out = ""
-    for seg in path:
-        out += (
-            f"[{seg}]" if isinstance(seg, int) else ("." if out else "") + (f'"{seg}"' if "." in seg else seg)
-        )
-    return out
-
-
-def load(text: str, version: tuple[int, int]) -> list[Any]:
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=version == (1, 2))
-    yaml.version = version
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return list(yaml.load_all(text))
-
-
 def render_documents(roots: list[yamlgen.Map], layout: yamlgen.Layout) -> yamlgen.Rendered:
     """Render each root as one document of a `---`-separated stream; spans are keyed (document, path)."""
     out = yamlgen.Rendered("")
@@ -115,11 +95,11 @@ def test_random_documents_get_an_exact_edit_or_a_clean_error(
     document, *rest = data.draw(st.sampled_from(sorted(rendered.spans, key=str)))
     path = tuple(rest)
     start, end = rendered.spans[(document, *path)]
-    locator = Locator(key=key_path(path), document=document if len(roots) > 1 else None)
+    locator = Locator(key=format_key_path(list(path)), document=document if len(roots) > 1 else None)
     try:
         new, changes = set_value(text, locator, tag)
     except YamlEditError:
-        raise AssertionError(f"refused a plain edit of {key_path(path)} in:\n{text}") from None
+        raise AssertionError(f"refused a plain edit of {format_key_path(list(path))} in:\n{text}") from None
     head, tail = text[:start], text[end:]
     assert new.startswith(head) and new.endswith(tail), "bytes outside the target scalar changed"
     middle = new[len(head) : len(new) - len(tail)]
@@ -130,9 +110,9 @@ def test_random_documents_get_an_exact_edit_or_a_clean_error(
     [change] = changes
     assert (change.new, change.document) == (tag, document)
     for version in ((1, 2), (1, 1)):
-        expected = copy.deepcopy(load(text, version))
+        expected = copy.deepcopy(yamlgen.load(text, version))
         node = expected[document]
         for seg in path[:-1]:
             node = node[seg]
         node[path[-1]] = tag
-        assert load(new, version) == expected, f"YAML {version} data differs"
+        assert yamlgen.load(new, version) == expected, f"YAML {version} data differs"
