@@ -18,12 +18,16 @@ from updater.errors import InputError
 @click.argument("args", nargs=-1, required=True, metavar="[KEY] VALUE")
 @click.option("--image", metavar="REPO", help="Set the tag of every reference to this image repository.")
 @click.option("--marker", metavar="NAME", help="Set the value marked '# updater: NAME' (or a Flux setter).")
-@click.option("--document", type=click.IntRange(min=0), help="Index of the YAML document (0-based).")
+@click.option(
+    "--document", type=click.IntRange(min=0), metavar="N", help="Index of the YAML document (0-based)."
+)
 @click.option("--create", is_flag=True, help="Add the final key when it is missing (its parent must exist).")
 @click.option("--allow-aliases", is_flag=True, help="Edit a value that anchors share, changing every alias.")
 @click.option("--dry-run", is_flag=True, help="Print the unified diff; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object describing the change.")
-@click.option("--root", type=click.Path(file_okay=False, path_type=str), help="Refuse files outside DIR.")
+@click.option(
+    "--root", type=click.Path(file_okay=False, path_type=str), metavar="DIR", help="Refuse files outside DIR."
+)
 def command(
     file: str,
     args: tuple[str, ...],
