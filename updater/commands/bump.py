@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from updater.commands.github_options import GITHUB_PARAMS, github_options, wait_merged_option
+from updater.commands.github_options import GITHUB_PARAMS, write_options
 from updater.commands.options import strategy_options
 
 
@@ -16,17 +16,8 @@ from updater.commands.options import strategy_options
 @click.option("--app", "apps", multiple=True, help="App to bump (repeatable); default: every app of the env.")
 @click.option("--all", "all_apps", is_flag=True, help="Bump every app that has files in the environment.")
 @strategy_options
-@click.option("--dry-run", is_flag=True, help="Print the diffs, write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--allow-downgrade", is_flag=True, help="Write a tag older than the current one.")
-@click.option(
-    "--mode",
-    type=click.Choice(["commit", "pull-request", "auto-merge"]),
-    help="How the change lands (default: the environment's mode in the config).",
-)
-@wait_merged_option
-@github_options
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
+@write_options
 def command(
     env: str,
     apps: tuple[str, ...],

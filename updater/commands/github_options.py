@@ -1,6 +1,6 @@
 """The GitHub flags shared by the commands that talk to a repository (bump, promote, rollback, ...).
 
-Decorate a command with `@github_options` (and `@wait_merged_option` where a change lands); its
+Decorate a command with `@github_options` (or `@write_options` where a change lands); its
 function receives `token`, `github_url`, `app_id`, `app_key`, `installation_id` (and `wait_merged`),
 and turns the first five into a `GitHubAuth` with `auth_from_options(**kw)`. Secrets are registered
 with updater.redact in the option callbacks, i.e. while the command line is parsed, before any code
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from updater import redact
+from updater.commands.options import duration_value
 
 if TYPE_CHECKING:
     from updater.scm.open import GitHubAuth
@@ -47,17 +48,6 @@ def _app_key(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     if "-----BEGIN" not in key:
         raise click.BadParameter(f"{value}: not a PEM private key (download it from the App's settings)")
     return key
-
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    from updater.commands.options import parse_duration
-
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), ctx, param) from None
 
 
 def github_options(f: F) -> F:
@@ -103,10 +93,32 @@ def wait_merged_option(f: F) -> F:
     """Add --wait-merged DURATION (auto-merge mode: block until the pull request is merged)."""
     return click.option(
         "--wait-merged",
-        callback=_duration,
+        callback=duration_value,
         metavar="DURATION",
         help="Auto-merge: wait this long (e.g. 10m) for the merge; exit 1 if it is closed or checks fail.",
     )(f)
+
+
+def write_options(f: F) -> F:
+    """Add the options of every command that lands a change: --dry-run, --json, --mode,
+    --wait-merged, the GitHub flags and --config."""
+    decorators = [
+        click.option("--dry-run", is_flag=True, help="Print the diffs, write nothing."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout."),
+        click.option(
+            "--mode",
+            type=click.Choice(["commit", "pull-request", "auto-merge"]),
+            help="How the change lands (default: the environment's mode in the config).",
+        ),
+        wait_merged_option,
+        github_options,
+        click.option(
+            "--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml."
+        ),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
 
 
 def auth_from_options(**kw: Any) -> GitHubAuth:

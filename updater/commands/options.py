@@ -36,7 +36,8 @@ def parse_duration(text: str) -> float:
     return sum(float(n) * _UNITS[u] for n, u in parts)
 
 
-def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+def duration_value(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """Click callback: the seconds a DURATION option spells, or a usage error."""
     if value is None:
         return None
     try:
@@ -64,7 +65,7 @@ def strategy_options(f: F) -> F:
         ),
         click.option(
             "--wait",
-            callback=_duration,
+            callback=duration_value,
             metavar="DURATION",
             help="Poll this long for a matching tag, e.g. 5m.",
         ),

@@ -6,23 +6,14 @@ from typing import Any
 
 import click
 
-from updater.commands.github_options import github_options, wait_merged_option
+from updater.commands.github_options import write_options
 
 
 @click.command("promote")
 @click.option("--from", "source", help="Environment to copy from (default: the target's promote-from).")
 @click.option("--to", "target", required=True, help="Environment to write, e.g. production.")
 @click.option("--app", "apps", multiple=True, help="App to promote (repeatable); default: all of them.")
-@click.option("--dry-run", is_flag=True, help="Print the diffs, write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option(
-    "--mode",
-    type=click.Choice(["commit", "pull-request", "auto-merge"]),
-    help="How the change lands (default: the environment's mode in the config).",
-)
-@wait_merged_option
-@github_options
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
+@write_options
 def command(
     source: str | None,
     target: str,

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from updater.commands.github_options import github_options, wait_merged_option
+from updater.commands.github_options import write_options
 
 
 @click.command("rollback")
@@ -14,16 +14,7 @@ from updater.commands.github_options import github_options, wait_merged_option
 @click.option("--app", "app", required=True, help="App to roll back.")
 @click.option("--to", "to", help="The earlier tag to write (must be in the app's history).")
 @click.option("--steps", type=click.IntRange(min=1), help="How many tag changes to go back (default 1).")
-@click.option("--dry-run", is_flag=True, help="Print the diff, write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option(
-    "--mode",
-    type=click.Choice(["commit", "pull-request", "auto-merge"]),
-    help="How the change lands (default: the environment's mode in the config).",
-)
-@wait_merged_option
-@github_options
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Path of .updater.yaml.")
+@write_options
 def command(
     env: str,
     app: str,
