@@ -21,10 +21,15 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 # uid 1001 is the runner user on GitHub-hosted runners, so a Docker action running as this user can
-# still write to the workspace and the runner's files (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY).
-RUN useradd --create-home --uid 1001 --shell /usr/sbin/nologin updater
+# still write to the workspace and the runner's files (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY). Build with
+# --build-arg UID=... where the workspace belongs to another user (self-hosted runners, CircleCI).
+ARG UID=1001
+# A mounted workspace usually belongs to another uid than ours, and git refuses such a repository
+# ("detected dubious ownership"): the image only ever works on checkouts it was handed, so trust them.
+RUN useradd --create-home --uid "${UID}" --shell /usr/sbin/nologin updater \
+    && git config --system --add safe.directory '*'
 COPY --from=build /opt/updater /opt/updater
 ENV PATH=/opt/updater/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-USER 1001
+USER ${UID}
 ENTRYPOINT ["updater"]
 CMD ["--help"]

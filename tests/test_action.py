@@ -419,3 +419,18 @@ def test_cli_log_cannot_issue_workflow_commands(capsys: pytest.CaptureFixture[st
     marker = first.removeprefix("::stop-commands::")
     assert len(marker) == 32 and last == f"::{marker}::"
     assert body == ["fine", "::set-env name=X::y", "::add-mask::z"]
+
+
+def test_workspace_trust_appends_to_the_runners_own_git_config_env() -> None:
+    assert action.trust_workspace({}) == {}
+    assert action.trust_workspace({"GITHUB_WORKSPACE": "/github/workspace"}) == {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "safe.directory",
+        "GIT_CONFIG_VALUE_0": "/github/workspace",
+    }
+    # A workflow that already passes config through GIT_CONFIG_* keeps it: ours goes after.
+    assert action.trust_workspace({"GITHUB_WORKSPACE": "/w", "GIT_CONFIG_COUNT": "2"}) == {
+        "GIT_CONFIG_COUNT": "3",
+        "GIT_CONFIG_KEY_2": "safe.directory",
+        "GIT_CONFIG_VALUE_2": "/w",
+    }

@@ -246,3 +246,21 @@ def test_action_status_summarises_every_app(tmp_path: Path, pushed: Pushed) -> N
     assert summary.startswith("### updater status\n\n| App | Env | Tag | Newest | Behind |\n")
     assert "| `api` | `staging` | `stage-api-0000000` | `stage-api-1a2b3c4` | yes |\n" in summary
     assert "| `worker` | `staging` | `stage-worker-0000000` | `stage-worker-1a2b3c4` | yes |\n" in summary
+
+
+def test_action_accepts_a_workspace_owned_by_another_user(tmp_path: Path, pushed: Pushed) -> None:
+    # The runner's checkout belongs to the runner's uid, the container runs as another one: git refuses
+    # such a repository ("dubious ownership") unless the action marks GITHUB_WORKSPACE safe for itself.
+    assert os.geteuid() == 0, "the suite runs as root here, so it can hand the checkout to another uid"
+    remote_dir = tmp_path / "gitops"
+    remote = make_remote(remote_dir, gitops_repo(tmp_path, pushed.registry.host, "scm:\n  provider: git"))
+    subprocess.run(["chown", "-R", "12345:12345", str(remote.work)], check=True)
+    refused = subprocess.run(["git", "remote", "get-url", "origin"], cwd=remote.work, capture_output=True)
+    assert b"dubious ownership" in refused.stderr
+    inputs = {"env": "staging", "apps": "api", "docker-config": docker_config_json(pushed.registry)}
+    env = runner_env(remote.work, tmp_path, inputs)
+    proc = run_action(env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert remote.show("k8s/api/values-stage.yaml").decode() == API_VALUES.replace("0000000", "1a2b3c4")
+    # Only this process trusts the workspace: the user's own git config is left alone.
+    assert not (tmp_path / ".gitconfig").exists()

@@ -114,7 +114,12 @@ def test_dockerfile_shape() -> None:
     final = text.split("\nFROM ${PYTHON_IMAGE}\n")[1]
     assert re.search(r"apt-get install -y --no-install-recommends git\b", final)
     (user,) = re.findall(r"^USER (\S+)$", final, re.M)
-    assert user not in ("root", "0")
+    assert user == "${UID}"
+    # The uid is a build argument (default the GitHub runner's 1001) that useradd uses, and git in the
+    # image trusts any mounted checkout, whoever owns it.
+    assert re.findall(r"^ARG UID=(\S+)$", final, re.M) == ["1001"]
+    assert re.search(r"useradd [^\n]*--uid \"\$\{UID\}\"", final)
+    assert "git config --system --add safe.directory '*'" in final
     assert re.findall(r"^ENTRYPOINT (.+)$", text, re.M) == ['["updater"]']
     # The runtime stage gets the installed virtualenv only: no sources, no build tools, no dev extras.
     assert re.findall(r"^COPY (.+)$", final, re.M) == ["--from=build /opt/updater /opt/updater"]

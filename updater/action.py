@@ -249,13 +249,34 @@ def credentials(
     return env, found
 
 
+def trust_workspace(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the environment that makes git accept GITHUB_WORKSPACE as a safe directory.
+
+    The checkout belongs to the runner's uid and the container may run as another, which git refuses
+    ("dubious ownership"). GIT_CONFIG_COUNT is command-scope config, which git honours for
+    safe.directory, and it reaches only this step's processes, not the user's global config.
+    """
+    workspace = environ.get("GITHUB_WORKSPACE", "")
+    if not workspace:
+        return {}
+    try:
+        count = max(int(environ.get("GIT_CONFIG_COUNT", "0") or "0"), 0)
+    except ValueError:
+        count = 0
+    return {
+        "GIT_CONFIG_COUNT": str(count + 1),
+        f"GIT_CONFIG_KEY_{count}": "safe.directory",
+        f"GIT_CONFIG_VALUE_{count}": workspace,
+    }
+
+
 def invocation(environ: Mapping[str, str], tmp: Path) -> Invocation:
     """Return the CLI run the action inputs in `environ` ask for."""
     inputs = read_inputs(environ)
     context = ci.context(environ)
     argv = cli_arguments(inputs, context.sha)
     env, found = credentials(inputs, environ, tmp)
-    return Invocation(tuple(argv), env, tuple(found))
+    return Invocation(tuple(argv), {**trust_workspace(environ), **env}, tuple(found))
 
 
 def _error(message: str) -> None:
