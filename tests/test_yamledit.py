@@ -454,3 +454,51 @@ def test_validate_value() -> None:
     validate_value(f"v1@{DIGEST}", allow_digest=True)
     with pytest.raises(YamlEditError, match="invalid value"):
         validate_value(f"v1@{DIGEST}", allow_digest=False)
+
+
+# ---- verification ------------------------------------------------------------------------------------
+# No input found makes a splice fail verification (the splice quotes what would not read back), so the
+# comparison that guards every write is tested directly: each kind of changed stream gives a reason.
+
+VERIFIED = "a: 1\ntag: v1\nlist: [x, y]\n"
+
+
+@pytest.mark.parametrize(
+    ("new", "reason"),
+    [
+        ("a: 1\ntag: v2\nlist: [x, y]\n", None),
+        ("a: 1\ntag: 'v2'  # quoted\nlist: [x, y]\n", None),
+        ("a: 2\ntag: v2\nlist: [x, y]\n", "YAML {r} reads other data than before"),
+        ("a: '1'\ntag: v2\nlist: [x, y]\n", "YAML {r} reads other data than before"),
+        ("a: 1\ntag: v3\nlist: [x, y]\n", "YAML {r} reads 'v3', not 'v2'"),
+        ("a: 1\ntag: [v2]\nlist: [x, y]\n", "YAML {r} reads a different structure"),
+        ("a: 1\ntag: v2\nlist: [x, y, z]\n", "YAML {r} reads a different structure"),
+        ("a: 1\ntag: &n v2\nlist: [x, y]\n", "YAML {r} reads the target with another anchor or tag"),
+        ("a: 1\ntag: !!str v2\nlist: [x, y]\n", "YAML {r} reads the target with another anchor or tag"),
+        ("a: 1\ntag: v2\nlist: [x, y\n", "YAML {r} cannot read the result: "),
+    ],
+)
+def test_verification_gives_a_reason_for_every_changed_stream(new: str, reason: str | None) -> None:
+    from updater.yamledit._edit import _compare, _reading_name, _Target
+    from updater.yamledit._tree import event_key, has_c_parser, parse_events
+
+    base = [event_key(e) for e in parse_events(VERIFIED, parser="1.2")]
+    target = next(i for i, e in enumerate(base) if e[-1] == "v1")
+    expected: list[object] = [*base[:target], _Target(base[target], "v2"), *base[target + 1 :]]
+    for reading in ("c", "1.2", "1.1") if has_c_parser() else ("1.2", "1.1"):
+        got = _compare(new, reading, expected)  # type: ignore[arg-type]
+        if reason is None:
+            assert got is None
+        else:
+            assert got is not None and got.startswith(reason.format(r=_reading_name(reading))), got
+
+
+def test_verification_refuses_a_plain_value_that_would_not_read_as_a_string() -> None:
+    from updater.yamledit._edit import _compare, _Target
+    from updater.yamledit._tree import event_key, parse_events
+
+    base = [event_key(e) for e in parse_events("tag: v1\n", parser="1.2")]
+    target = next(i for i, e in enumerate(base) if e[-1] == "v1")
+    expected: list[object] = [*base[:target], _Target(base[target], "1.10"), *base[target + 1 :]]
+    assert _compare("tag: 1.10\n", "1.2", expected) == "'1.10' would not read as a string"  # type: ignore[arg-type]
+    assert _compare('tag: "1.10"\n', "1.2", expected) is None  # type: ignore[arg-type]

@@ -341,7 +341,9 @@ def _compare(body: str, reading: str, expected: list[tuple[Any, ...] | _Target])
     for event, want in zip(events, expected, strict=True):
         got = event_key(event)
         if isinstance(want, _Target):
-            if got[:3] != want.before[:3] or got[4] != want.value:
+            if got[:3] != want.before[:3]:
+                return f"YAML {_reading_name(reading)} reads the target with another anchor or tag"
+            if got[4] != want.value:
                 return f"YAML {_reading_name(reading)} reads {got[-1]!r}, not {want.value!r}"
             plain = got[3] and got[2] is None
             if plain and not (plain_reads_as_string(want.value) and _resolves_to_str(want.value)):
