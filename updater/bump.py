@@ -238,7 +238,7 @@ class _Editor:
                     if data is None:
                         raise InputError(
                             f"{where}: app {item.app!r} ({self.env}): {target.file} does not exist on branch "
-                            f"{self.branch}: fix the path in the config"
+                            f"{self.branch}: fix the path in the config (relative to the repository root)"
                         )
                     originals[target.file] = data
                     texts[target.file] = _decode(data, target.file)

@@ -111,7 +111,7 @@ class App:
 @dataclass(frozen=True)
 class Config:
     path: Path
-    root: Path  # the repository root: the config's directory, absolute
+    root: Path  # the repository root (the git work tree holding the config, else its directory), absolute
     scm: Scm
     registry: RegistrySettings
     commit: CommitSettings
@@ -143,6 +143,18 @@ def find_config(start: Path) -> Path:
     raise ConfigError(f"{here}: no {CONFIG_NAME} here or in any parent; create one or pass --config PATH")
 
 
+def repo_root(directory: Path) -> Path:
+    """Return the git work tree holding `directory` (the nearest ancestor with .git), else `directory`.
+
+    Paths in the config are relative to this root wherever the config sits, because every backend
+    (a git clone, the GitHub API) addresses files from the repository root.
+    """
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return directory
+
+
 def load(path: Path) -> Config:
     """Return the config in `path`, or raise ConfigError naming FILE:LINE:COL, the key and the fix."""
     from updater import _configload, config_schema
@@ -168,7 +180,7 @@ def _build(path: Path, loaded: Loaded) -> Config:
     from updater.config_schema import BRANCH_FIELDS, MESSAGE_FIELDS
 
     data = loaded.data
-    root = Path(os.path.abspath(path)).parent.resolve()
+    root = repo_root(Path(os.path.abspath(path)).parent.resolve())
     scm = build_scm(loaded, data.get("scm") or {})
     registry = data.get("registry") or {}
     commit = data.get("commit") or {}

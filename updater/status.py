@@ -82,7 +82,8 @@ def current(config: Config, backend: Backend, item: planning.AppPlan) -> Current
     where = planning.where(config, target)
     if data is None:
         raise InputError(
-            f"{where}: app {item.app!r} ({item.env}): {target.file} does not exist on branch {item.branch}"
+            f"{where}: app {item.app!r} ({item.env}): {target.file} does not exist on branch {item.branch}: "
+            "fix the path in the config (relative to the repository root)"
         )
     try:
         tag, digest, line = parse_value(data.decode("utf-8", "replace"), item, target.file)
