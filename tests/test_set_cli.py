@@ -133,6 +133,11 @@ ERRORS = [
         ["{f}", "tag", "v2"],
         "{f}:1: tag is shared through &t, used as an alias at line 2",
     ),
+    (
+        "a: v1\nb: 1\na: v0\n",
+        ["{f}", "a", "v2"],
+        "{f}:3: a is set 2 times in one mapping (lines 1, 3); readers take the last",
+    ),
     (b"a: \xff\n", ["{f}", "a", "v2"], "{f}:1: not UTF-8 text (byte 3): save the file as UTF-8"),
 ]
 

@@ -387,6 +387,34 @@ def test_file_the_yaml_1_2_reader_cannot_read_is_refused_as_is() -> None:
     assert message.endswith("fix the file first")
 
 
+@pytest.mark.parametrize(
+    ("text", "locator", "message"),
+    [
+        ("a: x\na: y\n", Locator(key="a"), "values.yaml:2: a is set 2 times in one mapping (lines 1, 2)"),
+        (
+            "image:\n  tag: x\nb: 1\nimage:\n  tag: y\n",
+            Locator(key="image.tag"),
+            "values.yaml:4: image is set 2 times in one mapping (lines 1, 4)",
+        ),
+        (
+            "image:\n  repository: r/a\n  tag: x\n  'tag': y\n",
+            Locator(image="r/a"),
+            "values.yaml:4: image.tag is set 2 times in one mapping (lines 3, 4)",
+        ),
+    ],
+)
+def test_a_key_written_twice_on_the_path_is_refused(text: str, locator: Locator, message: str) -> None:
+    # Loaders keep the last `a` (or refuse the file): editing the first would change nothing deployed.
+    assert (
+        error(text, locator)
+        == message + "; readers take the last or refuse the file: remove the others first"
+    )
+
+
+def test_a_key_written_twice_off_the_path_does_not_matter() -> None:
+    assert edit("a: x\nb: 1\na: z\n", "b", "v2") == "a: x\nb: v2\na: z\n"
+
+
 def test_empty_file_and_undefined_alias() -> None:
     assert error("# only a comment\n", Locator(key="tag")) == "values.yaml: holds no YAML document"
     assert error("tag: *x\n", Locator(key="tag")) == "values.yaml:1: alias *x is not defined"

@@ -114,7 +114,7 @@ def _walk(ctx: Context, doc: Document, segments: Path, *, create: bool, allow_al
         node = _through_alias(ctx, doc, node, shown, allow_aliases)
         if isinstance(node, Mapping) and isinstance(seg, str):
             parent = node
-            entry = _lookup(node, seg)
+            entry = _lookup_once(ctx, node, seg, format_key_path(list(segments[: depth + 1])))
             if entry is None:
                 _merged(ctx, doc, node, seg, format_key_path(list(segments[: depth + 1])))
                 if depth == len(segments) - 1 and create and not node.flow:
@@ -160,6 +160,23 @@ def _lookup(node: Mapping, seg: str) -> tuple[Node, Node] | None:
         if isinstance(key, Scalar) and key.value == seg and key.tag != "tag:yaml.org,2002:merge":
             return key, value
     return None
+
+
+def _lookup_once(ctx: Context, node: Mapping, seg: str, shown: str) -> tuple[Node, Node] | None:
+    """Return the entry for `seg`; refuse a key written twice, as loaders keep the last silently."""
+    entries = [
+        (key, value)
+        for key, value in node.items
+        if isinstance(key, Scalar) and key.value == seg and key.tag != "tag:yaml.org,2002:merge"
+    ]
+    if len(entries) > 1:
+        lines = [ctx.lines.line(key.start) for key, _ in entries]
+        raise ctx.error(
+            entries[-1][0].start,
+            f"{shown} is set {len(entries)} times in one mapping (lines {', '.join(map(str, lines))}); "
+            "readers take the last or refuse the file: remove the others first",
+        )
+    return entries[0] if entries else None
 
 
 def _merged(ctx: Context, doc: Document, node: Mapping, seg: str, shown: str) -> None:
@@ -285,7 +302,7 @@ def _by_image(ctx: Context, locator: Locator) -> list[Target]:
             tag_key = _image_mapping_tag_key(node, repo)
             if tag_key is None:
                 continue
-            entry = _lookup(node, tag_key)
+            entry = _lookup_once(ctx, node, tag_key, format_key_path([*visit.path, tag_key]))
             if entry is not None and isinstance(entry[1], Scalar):
                 tag_visit = _Visit(entry[1], (*visit.path, tag_key), entry[0], node)
                 digest = _lookup(node, "digest")
