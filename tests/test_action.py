@@ -195,6 +195,11 @@ def test_status_summary_lists_rows() -> None:
         ({"command": "status", "wait-merged": "5m"}, "leave the input 'wait-merged' empty"),
         ({"command": "rollback", "env": "p", "apps": "a b"}, "exactly one app"),
         ({"env": "s", "dry-run": "maybe"}, "input 'dry-run': expected true or false"),
+        ({"env": "s", "all": "true", "apps": "api"}, "inputs 'all' and 'apps' disagree: 'all' is true but"),
+        (
+            {"command": "promote", "to": "p", "all": "yes", "apps": '["a", "b"]'},
+            "'apps' names a b; set 'all'",
+        ),
     ],
 )
 def test_bad_inputs_name_the_input(inputs: dict[str, str], message: str) -> None:
@@ -387,6 +392,24 @@ def test_entrypoint_bad_input_exits_2_with_an_annotation(tmp_path: Path) -> None
         == "updater: error: command 'bump' needs the input 'env' (the environment to update)"
     )
     assert outputs.read_text() == ""
+
+
+def test_all_with_a_list_of_apps_is_refused_not_widened(tmp_path: Path) -> None:
+    # `all: true` is "every app"; with `apps: api` the user meant one of the two, so neither is guessed.
+    outputs = tmp_path / "output"
+    outputs.touch()
+    env = {**inputs_env(env="staging", all="true", apps="api"), "GITHUB_OUTPUT": str(outputs)}
+    proc = run_entrypoint(env, tmp_path)
+    message = (
+        "inputs 'all' and 'apps' disagree: 'all' is true but 'apps' names api; "
+        "set 'all' to false to update only those apps, or leave 'apps' empty"
+    )
+    assert (proc.returncode, proc.stderr) == (2, f"updater: error: {message}\n")
+    assert proc.stdout == f"::error title=updater::{message}\n"
+    assert outputs.read_text() == ""
+    # Saying "every app" twice is consistent.
+    both = action.read_inputs(inputs_env(env="staging", all="true", apps="all"))
+    assert action.cli_arguments(both, None) == ["bump", "--env", "staging", "--all", "--json"]
 
 
 def test_entrypoint_masks_the_token_before_reporting_bad_input(tmp_path: Path) -> None:

@@ -91,7 +91,13 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
     _option(argv, "--retry-budget", inputs.get("retry-budget", ""))
     argv.append(command)
     apps = _apps(inputs.get("apps", ""))
-    everything = _flag(inputs, "all") or apps in (["*"], ["all"])
+    every_input = _flag(inputs, "all")
+    if every_input and apps and apps not in (["*"], ["all"]):
+        raise ActionInputError(
+            f"inputs 'all' and 'apps' disagree: 'all' is true but 'apps' names {' '.join(apps)}; "
+            "set 'all' to false to update only those apps, or leave 'apps' empty"
+        )
+    everything = every_input or apps in (["*"], ["all"])
     if everything:
         apps = []
     if command == "promote":
