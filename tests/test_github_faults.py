@@ -220,3 +220,37 @@ def test_lost_answers_in_pull_request_mode_create_nothing_twice(
     assert outcome.pr_number == 1 and len(gh.state.pulls) == 1 and gh.state.pulls[1].draft
     assert commits_since(gh, base, spec.head) == 1  # the landed commit was found, not redone
     assert len(sleeps) == 2
+    assert outcome.changed  # this run opened the PR, although both answers were lost
+
+
+def test_lost_answer_on_requested_reviewers_still_reports_the_change(
+    gh: GitHubServer, sleeps: list[float]
+) -> None:
+    gh.inject(Fault("POST /repos/acme/gitops/pulls/1/requested_reviewers", 502, after=True))
+    spec = pr_spec("updater/production/app02", reviewers=("alice",), team_reviewers=("sre",))
+    outcome = backend(gh).apply(
+        CommitRequest("main", "bump", "pull-request", pull_request=spec), bump({path(2): "v2"})
+    )
+    pr = gh.state.pulls[1]
+    assert (outcome.changed, outcome.pr_number, len(gh.state.pulls)) == (True, 1, 1)
+    assert (pr.reviewers, pr.team_reviewers) == (["alice"], ["sre"])
+    assert not any("already has these changes" in note for note in outcome.notes)
+    assert len(sleeps) == 1
+
+
+def test_lost_answer_commit_then_buried_by_another_commit_is_still_this_runs_change(
+    gh: GitHubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit lands, its answer is lost, and another run commits on top before the retry: the
+    retry finds the values already there and must still report the change as this run's."""
+    base = gh.state.ref_oid("main")
+    other = backend(gh)
+
+    def another_run_commits(seconds: float) -> None:
+        other.apply(CommitRequest("main", "bump app03"), bump({path(3): "v9"}))
+
+    monkeypatch.setattr(retry, "sleep", another_run_commits)
+    gh.inject(Fault("graphql:createCommitOnBranch", 502, after=True))
+    outcome = backend(gh).apply(CommitRequest("main", "bump app00"), bump({path(0): "v2"}))
+    assert commits_since(gh, base) == 2 and gh.read("main", path(0)) == values("app00", "v2")
+    assert outcome.changed

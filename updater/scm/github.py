@@ -28,6 +28,10 @@ T = TypeVar("T")
 DEFAULT_API = "https://api.github.com"
 
 
+class RateLimited(retry.Transient):
+    """A rate limit answer: GitHub refused the request, so a write it carried did not happen."""
+
+
 class GitHubHTTPError(Exception):
     """A definite, non-retryable answer from GitHub (REST status, or GraphQL error type)."""
 
@@ -144,7 +148,7 @@ def translate(fn: Callable[[], T], what: str) -> T:
         status = exc.status
         wait = _rate_limit_wait(status, headers, message)
         if wait is not None:
-            raise retry.Transient(f"{what}: GitHub rate limit ({status}: {message})", wait) from None
+            raise RateLimited(f"{what}: GitHub rate limit ({status}: {message})", wait) from None
         if status >= 500:
             raise retry.Transient(f"{what}: GitHub answered {status}") from None
         if status == 401:
@@ -216,7 +220,7 @@ class GitHubBackend:
         if limited is not None:  # GraphQL's primary limit comes as a 200 with an error
             lowered = {k.lower(): v for k, v in headers.items()}
             wait = _rate_limit_wait(403, lowered, str(limited.get("message", "rate limit")))
-            raise retry.Transient(f"{what}: GitHub rate limit ({limited.get('message')})", wait)
+            raise RateLimited(f"{what}: GitHub rate limit ({limited.get('message')})", wait)
         return body.get("data") or {}, errors
 
     def query(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:

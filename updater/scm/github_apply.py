@@ -15,7 +15,7 @@ from updater import retry
 from updater.errors import InputError, RemoteError, UpdaterError
 from updater.scm import _graphql as gql
 from updater.scm.base import CommitRequest, Editor, Outcome, PullRequestSpec, Reader
-from updater.scm.github import GitHubBackend, GitHubHTTPError, retry_call
+from updater.scm.github import GitHubBackend, GitHubHTTPError, RateLimited, retry_call
 
 MODES = ("commit", "pull-request", "auto-merge")
 MERGE_METHODS = ("merge", "squash", "rebase")
@@ -83,6 +83,9 @@ class _Run:
             None  # (expected head, files) of a write in doubt
         )
         self.created_branch = False
+        # True once any attempt wrote (or sent a write whose answer was lost): a later attempt that
+        # finds the work done must still report it as this run's change.
+        self.wrote = False
         self.pr: gql.PullRequest | None = None
         self.auto_merge_allowed = False
         self.notes: list[str] = []
@@ -160,6 +163,8 @@ class _Run:
         self.uncertain = None
         changes = self.edit(snap)
         if not changes:
+            if self.wrote:  # an earlier attempt's commit landed (its answer was lost), then moved on
+                return Outcome(True, notes=("the commit landed despite an error",))
             return Outcome(False, notes=(f"{self.request.branch} is already up to date",))
         files = tuple(sorted(changes))
         try:
@@ -228,30 +233,50 @@ class _Run:
         sha = str(self.gh.rest("POST", "/git/commits", body, "create commit")["sha"])
         try:
             if ref_mode == "create":
-                self.gh.rest(
-                    "POST", "/git/refs", {"ref": gql.qualified(branch), "sha": sha}, f"create {branch}"
-                )
+                ref = {"ref": gql.qualified(branch), "sha": sha}
+                self.write_rest("POST", "/git/refs", ref, f"create {branch}")
                 self.created_branch = True
             else:
                 update = {"sha": sha, "force": ref_mode == "reset"}
-                self.gh.rest("PATCH", f"/git/refs/heads/{branch}", update, f"update {branch}")
+                self.write_rest("PATCH", f"/git/refs/heads/{branch}", update, f"update {branch}")
         except GitHubHTTPError as exc:
             if exc.status == 422:  # "Reference already exists" / "Update is not a fast forward"
                 raise LostRace(f"{branch}: {exc.message}") from None
             raise
         return sha
 
+    def write_rest(self, verb: str, path: str, body: dict[str, Any] | None, what: str) -> Any:
+        """A REST write; noted in `wrote` when it succeeds or its answer is lost."""
+        try:
+            data = self.gh.rest(verb, path, body, what)
+        except RateLimited:
+            raise
+        except retry.Transient:
+            self.wrote = True  # a 5xx or a dropped connection: the write may have landed
+            raise
+        self.wrote = True
+        return data
+
     def mutate(self, parts: list[gql.Part]) -> dict[str, tuple[Any, dict[str, Any] | None]]:
         """Run the parts as one GraphQL document; return alias -> (data, error)."""
         doc, variables = gql.mutation(parts)
-        data, errors = self.gh.graphql(doc, variables, ", ".join(p.field for p in parts))
+        try:
+            data, errors = self.gh.graphql(doc, variables, ", ".join(p.field for p in parts))
+        except RateLimited:
+            raise
+        except retry.Transient:
+            self.wrote = True  # the answer is lost: the mutation may have landed
+            raise
         if errors and not data and not any(e.get("path") for e in errors):
             message = str(errors[0].get("message"))
             if "createCommitOnBranch" in message:
                 raise _NoCommitMutation
             raise RemoteError(f"GitHub GraphQL error: {message}")
         by_alias = {e["path"][0]: e for e in errors if e.get("path")}
-        return {p.alias: (data.get(p.alias), by_alias.get(p.alias)) for p in parts}
+        results = {p.alias: (data.get(p.alias), by_alias.get(p.alias)) for p in parts}
+        if any(error is None and value is not None for value, error in results.values()):
+            self.wrote = True
+        return results
 
     # --- pull-request and auto-merge modes --------------------------------------------------
     def pull_request_once(self) -> Outcome:
@@ -264,7 +289,7 @@ class _Run:
         if not changes:
             note = f"{base} already has these values"
             return Outcome(
-                False,
+                self.wrote,
                 pr_number=ours.number if ours else None,
                 pr_url=ours.url if ours else None,
                 notes=(note,),
@@ -282,7 +307,7 @@ class _Run:
         assert self.pr is not None
         self.decorate(self.pr)
         self.followups(snap, self.pr)
-        changed = not ready or ours is None
+        changed = self.wrote or not ready or ours is None
         notes = () if changed else (f"pull request #{self.pr.number} already has these changes",)
         return Outcome(changed, files, commit, self.pr.number, self.pr.url, notes=(*notes, *self.notes))
 
@@ -329,13 +354,15 @@ class _Run:
         if set(spec.assignees) - pr.assignees:
             body["assignees"] = sorted(pr.assignees | set(spec.assignees))
         if body:
-            self._soft(lambda: self.gh.rest("PATCH", f"/issues/{pr.number}", body, "label the pull request"))
+            self._soft(
+                lambda: self.write_rest("PATCH", f"/issues/{pr.number}", body, "label the pull request")
+            )
         users = [r for r in spec.reviewers if r not in pr.reviewers]
         teams = [t for t in spec.team_reviewers if t not in pr.reviewers]
         if users or teams:
             request = {"reviewers": users, "team_reviewers": teams}
             path = f"/pulls/{pr.number}/requested_reviewers"
-            self._soft(lambda: self.gh.rest("POST", path, request, "request reviewers"))
+            self._soft(lambda: self.write_rest("POST", path, request, "request reviewers"))
 
     def _soft(self, fn: Any) -> None:
         """Run a decoration; GitHub refusing it (an unknown user, ...) is a note, not a failure."""
