@@ -216,13 +216,17 @@ def test_app_deployed_only_where_it_has_files(tmp_path: Path) -> None:
     assert list(config.apps["tool"].targets) == ["staging"]
 
 
-def test_symlink_inside_repo_is_fine(tmp_path: Path) -> None:
-    (tmp_path / "real.yaml").write_text("image: {tag: a}\n")
-    (tmp_path / "link.yaml").symlink_to(tmp_path / "real.yaml")
-    config = load(
-        write(tmp_path, "version: 1\nenvironments: {e: {}}\napps: {a: {image: r/a, values: link.yaml}}\n")
+def test_symlink_inside_repo_is_refused_naming_its_target(tmp_path: Path) -> None:
+    """Backends read a link's blob (its target's name), so the config must name the real file."""
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "real.yaml").write_text("image: {tag: a}\n")
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "k8s" / "real.yaml")
+    path = write(tmp_path, "version: 1\nenvironments: {e: {}}\napps: {a: {image: r/a, values: link.yaml}}\n")
+    with pytest.raises(ConfigError) as error:
+        load(path)
+    assert error.value.message == (
+        f'{path}:3:32: apps.a.values: "link.yaml" is a symlink to k8s/real.yaml; name that file instead'
     )
-    assert config.apps["a"].targets["e"][0].file == "link.yaml"
 
 
 def test_anchors_and_merge_keys(tmp_path: Path) -> None:

@@ -224,4 +224,8 @@ def check_file(loaded: Loaded, root: Path, path: Path_, text: str) -> str:
             raise loaded.error(path, message, at_value=True)
         if real.is_dir():
             raise loaded.error(path, f'"{text}" is a directory; name a YAML file', at_value=True)
+        if real != on_disk:
+            # Backends read blobs by path: a link's blob is its target's name, not YAML.
+            message = f'"{text}" is a symlink to {real.relative_to(root).as_posix()}; name that file instead'
+            raise loaded.error(path, message, at_value=True)
     return normal

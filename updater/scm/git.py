@@ -121,8 +121,17 @@ class GitBackend:
         """Return the file's bytes at the remote head of `branch`, or None if it does not exist."""
         if branch not in self._fetched:
             self._fetch(branch)
-        result = self._run("cat-file", "blob", f"refs/remotes/origin/{branch}:{path}", check=False)
-        return result.stdout if result.returncode == 0 else None
+        listed = self._run("ls-tree", "-z", f"refs/remotes/origin/{branch}", "--", path, check=False)
+        entry = listed.stdout.split(b"\0")[0] if listed.returncode == 0 else b""
+        if not entry:
+            return None
+        mode, kind, blob = entry.partition(b"\t")[0].decode().split()
+        if kind != "blob":
+            return None
+        content = self._run("cat-file", "blob", blob).stdout
+        if mode == "120000":
+            raise _symlink_error(path, branch, content)
+        return content
 
     def apply(self, request: CommitRequest, editor: Editor) -> Outcome:
         """Run `editor` on the remote head, commit once, push; on a lost race redo it on the new head."""
@@ -217,7 +226,11 @@ class GitBackend:
     # -- helpers ----------------------------------------------------------------------------------
     def _read_worktree(self, path: str) -> bytes | None:
         full = self.dir / path
-        if not full.is_file() or full.is_symlink():
+        if full.is_symlink():
+            raise _symlink_error(
+                path, self._git("branch", "--show-current").strip(), os.readlink(full).encode()
+            )
+        if not full.is_file():
             return None
         return full.read_bytes()
 
@@ -271,6 +284,14 @@ def _call(fn: Callable[[], T], attempts: int | None = None) -> T:
         raise
     except retry.Transient as exc:
         raise RemoteError(f"{exc}; gave up after retrying") from exc
+
+
+def _symlink_error(path: str, branch: str, target: bytes) -> InputError:
+    """A values file that is a link: its blob is the target's name, so name the target instead."""
+    shown = target.decode("utf-8", "replace")
+    return InputError(
+        f"{path} is a symlink on branch {branch} (to {shown}): name the file it points to in the config"
+    )
 
 
 def _env_author() -> Author:
