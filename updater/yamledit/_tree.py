@@ -9,6 +9,7 @@ is used when installed: it is an order of magnitude faster than the pure-Python 
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,13 +75,35 @@ def has_c_parser() -> bool:
 
 
 def parse_events(body: str, *, parser: str) -> list[Any]:
-    """Return the parser events of `body` (BOM removed); parser is "c", "1.2" or "1.1" (pure Python)."""
+    """Return the parser events of `body` (BOM removed); parser is "c", "1.2" or "1.1" (pure Python).
+
+    ruamel's pure-Python scanner refuses a tab used as separation (`tag:\tv1`, `tag: v1\t# c`), which
+    YAML allows and libyaml reads. When it refuses one, it reads the text again with such tabs turned
+    into spaces: the same length, so every mark stays right, and the same data under the spec.
+    """
     from ruamel.yaml import YAML
+    from ruamel.yaml.scanner import ScannerError
 
     yaml = YAML(typ="safe", pure=parser != "c")
     if parser == "1.1":
         yaml.version = (1, 1)
-    return list(yaml.parse(body))
+    try:
+        return list(yaml.parse(body))
+    except ScannerError as exc:
+        if parser == "c" or "'\\t'" not in str(exc.problem):
+            raise
+        untabbed = SEPARATION_TAB.sub(lambda m: m.group().replace("\t", " "), body)
+        if untabbed == body:
+            raise
+        try:
+            return list(yaml.parse(untabbed))
+        except ScannerError:
+            raise exc from None
+
+
+# Blanks holding a tab after a key's ':' (`tag:\tv1`) or before a comment or the line end (`v1\t# c`),
+# on a line with text before them: separation, never indentation.
+SEPARATION_TAB = re.compile(r"(?<=\S:)[ \t]*\t[ \t]*|(?<=\S)[ \t]*\t[ \t]*(?=#|\r?\n|\r|$)", re.MULTILINE)
 
 
 class Lines:
@@ -112,6 +135,11 @@ def read(text: str, source: str, lines: Lines) -> tuple[list[Document], list[Any
         mark = exc.problem_mark or exc.context_mark
         line = lines.line(mark.index + offset) if mark is not None else 1
         problem = " ".join(str(exc.problem or exc.context or "syntax error").split())
+        if parser != "c" and "'\\t'" in problem:  # libyaml may read it: say whose limit this is
+            raise YamlEditError(
+                f"{source}:{line}: ruamel.yaml's pure-Python reader cannot read a tab here ({problem}), "
+                "which YAML may allow: install ruamel.yaml.clib, or write the line without the tab"
+            ) from None
         raise YamlEditError(f"{source}:{line}: invalid YAML: {problem}; fix the file first") from None
     except YAMLError as exc:
         problem = " ".join(str(exc).split())
