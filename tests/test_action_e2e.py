@@ -9,6 +9,7 @@ real bare git remote. Nothing is mocked.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import subprocess
@@ -264,3 +265,31 @@ def test_action_accepts_a_workspace_owned_by_another_user(tmp_path: Path, pushed
     assert remote.show("k8s/api/values-stage.yaml").decode() == API_VALUES.replace("0000000", "1a2b3c4")
     # Only this process trusts the workspace: the user's own git config is left alone.
     assert not (tmp_path / ".gitconfig").exists()
+
+
+def test_action_masks_secrets_given_only_in_the_environment(tmp_path: Path, pushed: Pushed) -> None:
+    # The registry password reaches the CLI through UPDATER_REGISTRY_PASSWORD alone (no docker config,
+    # no input), and a GitHub App key sits in the environment: the runner knows neither, so the action
+    # announces both (the key line by line) before printing anything, and neither shows up anywhere else.
+    remote = make_gitops(tmp_path, pushed.registry)
+    user, password = pushed.registry.credentials or ("", "")
+    body = [base64.b64encode(os.urandom(48)).decode() for _ in range(3)]
+    key = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END PRIVATE KEY-----\n"
+    env = runner_env(remote.work, tmp_path, {"env": "staging", "apps": "api", "debug": "true"})
+    env |= {"UPDATER_REGISTRY_USERNAME": user, "UPDATER_REGISTRY_PASSWORD": password,
+            "UPDATER_GITHUB_APP_PRIVATE_KEY": key}  # fmt: skip
+    proc = run_action(env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert remote.show("k8s/api/values-stage.yaml").decode() == API_VALUES.replace("0000000", "1a2b3c4")
+
+    lines = proc.stdout.splitlines()
+    first = list(itertools.takewhile(lambda line: line.startswith("::add-mask::"), lines))
+    assert first[0] == f"::add-mask::{password}"
+    assert {f"::add-mask::{line}" for line in body} <= set(first)
+    assert not any("BEGIN PRIVATE KEY" in line and "%0A" not in line for line in first)
+    assert not any(line.startswith("::add-mask::") for line in lines[len(first) :])
+    rest = "\n".join(lines[len(first) :]) + proc.stderr
+    rest += Path(env["GITHUB_OUTPUT"]).read_text() + Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "GET /v2/" in proc.stdout + proc.stderr  # --debug logged the registry requests
+    for secret in (password, *body):
+        assert secret not in rest

@@ -30,6 +30,9 @@ INPUTS = (
     "rollback-to", "steps", "mode", "wait-merged", "config", "token", "github-url",
     "google-credentials", "docker-config", "dry-run", "allow-downgrade", "debug", "retry-budget",
 )  # fmt: skip
+# Secrets the CLI reads from its environment, which a workflow may set from anything (a secret, a
+# previous step's output): the runner masks only what it knows, so these are announced too.
+ENV_SECRETS = ("GITHUB_TOKEN", "UPDATER_REGISTRY_PASSWORD", "UPDATER_GITHUB_APP_PRIVATE_KEY")
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off", "")
 
@@ -300,11 +303,26 @@ def _echo_inert(text: str) -> None:
     print(f"::{marker}::", flush=True)
 
 
+def environment_secrets(inputs: Mapping[str, str], environ: Mapping[str, str]) -> list[str]:
+    """Return the secrets known before anything runs: the token input and ENV_SECRETS' values."""
+    found = [inputs.get("token", ""), *(environ.get(name, "") for name in ENV_SECRETS)]
+    return [value for value in found if value.strip()]
+
+
+def _register(secret: str) -> None:
+    """Register a secret with redact, and each line of a multiline one (a PEM key) on its own."""
+    redact.register(secret)
+    for line in secret.splitlines():
+        if not line.startswith("-----"):  # a PEM's BEGIN/END lines are public
+            redact.register(line.strip())
+
+
 def run(environ: Mapping[str, str]) -> int:
     """Run one action step and return its exit code (the CLI's own, or 2 for bad inputs)."""
-    token = read_inputs(environ)["token"]
-    redact.register(token)
-    for line in ci.mask_commands([token] if token else []):
+    early = environment_secrets(read_inputs(environ), environ)
+    for secret in early:
+        _register(secret)
+    for line in ci.mask_commands(early):
         print(line, flush=True)
     with tempfile.TemporaryDirectory(prefix="updater-action-") as tmp:
         try:
@@ -314,8 +332,8 @@ def run(environ: Mapping[str, str]) -> int:
             print(f"updater: error: {redact.mask(str(exc))}", file=sys.stderr)
             return 2
         for secret in call.secrets:
-            redact.register(secret)
-        for line in ci.mask_commands(s for s in call.secrets if s != token):
+            _register(secret)
+        for line in ci.mask_commands(s for s in call.secrets if s not in early):
             print(line, flush=True)
         child_env = {**environ, **call.env}
         print(f"updater {' '.join(call.argv)}", flush=True)

@@ -172,15 +172,22 @@ def escape_data(value: str) -> str:
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
+_PEM_ARMOR = re.compile(r"-----(BEGIN|END) [A-Z0-9 ]+-----")
+
+
 def mask_commands(values: Iterable[str]) -> list[str]:
-    """Return `::add-mask::` lines for the secrets; a multiline secret is masked line by line too."""
+    """Return `::add-mask::` lines for the secrets; a multiline secret is masked line by line too.
+
+    A PEM's BEGIN/END lines are public and would blank out every mention of a key type in the log, so
+    only the whole value and its base64 lines are masked.
+    """
     seen: set[str] = set()
     commands = []
     for value in values:
         parts = [value, *value.splitlines()] if "\n" in value or "\r" in value else [value]
         for part in parts:
             part = part.strip("\r")
-            if part.strip() and part not in seen:
+            if part.strip() and part not in seen and not _PEM_ARMOR.fullmatch(part.strip()):
                 seen.add(part)
                 commands.append(f"::add-mask::{escape_data(part)}")
     return commands
