@@ -12,6 +12,7 @@ import base64
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -217,7 +218,7 @@ def test_action_missing_image_fails_with_an_annotation_and_changes_nothing(
     }
     env = runner_env(remote.work, tmp_path, inputs)
     proc = run_action(env)
-    assert proc.returncode in (1, 2)
+    assert proc.returncode == 2, proc.stdout  # the tag CI should have pushed is missing: an input error
     errors = [line for line in proc.stdout.splitlines() if line.startswith("::error title=updater::")]
     assert len(errors) == 1 and "fffffff" in errors[0]
     # The CLI's log is copied with workflow commands stopped, so nothing in it can act as one.
@@ -293,3 +294,22 @@ def test_action_masks_secrets_given_only_in_the_environment(tmp_path: Path, push
     assert "GET /v2/" in proc.stdout + proc.stderr  # --debug logged the registry requests
     for secret in (password, *body):
         assert secret not in rest
+
+
+def test_action_registry_down_fails_with_exit_1_and_changes_nothing(tmp_path: Path) -> None:
+    # A registry that refuses connections is a remote failure (exit 1), not the user's input (exit 2).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        down = f"127.0.0.1:{probe.getsockname()[1]}"
+    remote_dir = tmp_path / "gitops"
+    remote = make_remote(
+        remote_dir, gitops_repo(tmp_path, down, f"scm:\n  provider: git\n  url: {remote_dir}/remote.git")
+    )
+    head = remote.head()
+    env = runner_env(remote.work, tmp_path, {"env": "staging", "apps": "api", "retry-budget": "1"})
+    proc = run_action(env)
+    assert proc.returncode == 1, proc.stdout
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("::error title=updater::")]
+    assert len(errors) == 1 and down in errors[0]
+    assert Path(env["GITHUB_OUTPUT"]).read_text() == ""
+    assert remote.head() == head
