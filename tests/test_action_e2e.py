@@ -28,6 +28,7 @@ from testing.registry import RunningRegistry, push_image, start_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 SHA = "1a2b3c4d5e6f77889900aabbccddeeff00112233"
+SERVER = "https://ghe.example.test"
 BUILT = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 API_VALUES = "image:\n  repository: apps/api\n  tag: stage-api-0000000 # pinned by updater\n"
 WORKER_VALUES = 'replicas: 2\nimage:\n  tag: "stage-worker-0000000"\n'
@@ -114,7 +115,8 @@ def runner_env(workspace: Path, tmp: Path, inputs: dict[str, str]) -> dict[str, 
         "GITHUB_ACTIONS": "true",
         "GITHUB_WORKSPACE": str(workspace),
         "GITHUB_SHA": SHA,
-        "GITHUB_SERVER_URL": "https://github.com",
+        # Not github.com (the default): the run links below prove the variable is read.
+        "GITHUB_SERVER_URL": SERVER,
         "GITHUB_REPOSITORY": "acme/monorepo",
         "GITHUB_RUN_ID": "4242",
         "GITHUB_OUTPUT": str(output),
@@ -163,7 +165,7 @@ def test_action_bumps_every_changed_app_in_one_commit(tmp_path: Path, pushed: Pu
         "| `api` | `staging` | `stage-api-0000000` | `stage-api-1a2b3c4` | — |\n"
         "| `worker` | `staging` | `stage-worker-0000000` | `stage-worker-1a2b3c4` | — |\n\n"
         f"Commit: `{head}`\n"
-        "Run: https://github.com/acme/monorepo/actions/runs/4242\n"
+        "Run: https://ghe.example.test/acme/monorepo/actions/runs/4242\n"
     )
 
     # ONE commit, only the tag bytes changed, and it links the source commit and the run.
@@ -171,7 +173,7 @@ def test_action_bumps_every_changed_app_in_one_commit(tmp_path: Path, pushed: Pu
     assert remote.show("k8s/api/values-stage.yaml").decode() == API_VALUES.replace("0000000", "1a2b3c4")
     assert remote.show("k8s/worker/values-stage.yaml").decode() == WORKER_VALUES.replace("0000000", "1a2b3c4")
     message = git("log", "-1", "--format=%B", head, cwd=remote.bare)
-    assert SHA in message and "https://github.com/acme/monorepo/actions/runs/4242" in message
+    assert SHA in message and "https://ghe.example.test/acme/monorepo/actions/runs/4242" in message
 
     # Secrets: announced to the runner first, never printed anywhere else.
     _, password = pushed.registry.credentials or ("", "")
