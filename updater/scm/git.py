@@ -9,6 +9,7 @@ permission) is permanent: the clone is reset to the remote head and the run ends
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
@@ -16,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +53,32 @@ def _register_url_secret(url: str) -> None:
         redact.register(urllib.parse.unquote(parsed.password))
 
 
+def github_auth_env(remote: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the git environment that sends GITHUB_TOKEN to the GitHub server, or {} for other remotes.
+
+    Our clone is fresh, so the credentials actions/checkout keeps in the workspace are not there. As
+    checkout does, the token goes in an http.extraheader scoped to the server URL, passed through
+    GIT_CONFIG_COUNT/KEY/VALUE: never in argv (visible in ps) nor in the remote URL (echoed in errors).
+    """
+    token = environ.get("GITHUB_TOKEN")
+    server = urllib.parse.urlsplit(environ.get("GITHUB_SERVER_URL") or "https://github.com")
+    url = urllib.parse.urlsplit(remote)
+    if not token or url.scheme not in ("http", "https") or url.username or url.password:
+        return {}
+    if (url.scheme, url.netloc.lower()) != (server.scheme, server.netloc.lower()):
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    redact.register(token)
+    redact.register(basic)
+    count = environ.get("GIT_CONFIG_COUNT", "")
+    index = int(count) if count.isdigit() else 0  # keep the caller's own GIT_CONFIG_* entries
+    return {
+        "GIT_CONFIG_COUNT": str(index + 1),
+        f"GIT_CONFIG_KEY_{index}": f"http.{server.scheme}://{server.netloc}/.extraheader",
+        f"GIT_CONFIG_VALUE_{index}": f"AUTHORIZATION: basic {basic}",
+    }
+
+
 class GitBackend:
     """Backend over a git remote (URL or path); use as a context manager to remove the clone."""
 
@@ -63,6 +90,7 @@ class GitBackend:
             self._tmp = tempfile.mkdtemp(prefix="updater-git-")
             workdir = Path(self._tmp)
         self.dir = workdir
+        self._auth = github_auth_env(remote, os.environ)
         self._fetched: set[str] = set()
         self._full: set[str] = set()
         if not (workdir / ".git").exists():
@@ -74,7 +102,7 @@ class GitBackend:
     def _run(
         self, *args: str, check: bool = True, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[bytes]:
-        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **self._auth, **(env or {})}
         log.debug("git %s", " ".join(args))
         result = subprocess.run(["git", *args], cwd=self.dir, env=full_env, capture_output=True)
         if check and result.returncode != 0:

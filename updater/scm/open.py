@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from updater import redact
 from updater.errors import InputError
 
 if TYPE_CHECKING:
@@ -43,9 +44,15 @@ def remote_url(config: Config) -> str:
         ["git", "remote", "get-url", "origin"], cwd=config.root, capture_output=True, text=True
     )
     if result.returncode != 0 or not result.stdout.strip():
+        # Say why git refused (no origin, not a repository, "dubious ownership" of another uid's repo).
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        said = f" (git: {redact.mask(lines[0])})" if lines else ""
+        fix = [line for line in lines if line.startswith("git config") and "safe.directory" in line]
+        if fix:
+            said += f"; if you trust it: {fix[0]}"
         raise InputError(
             f"{config.path}: scm.provider git needs a remote: "
-            "set scm.url, or run in a clone with an 'origin' remote"
+            f"set scm.url, or run in a clone with an 'origin' remote{said}"
         )
     found = result.stdout.strip()
     if "://" not in found and not found.startswith("git@") and not Path(found).is_absolute():
