@@ -313,3 +313,38 @@ def start_proxy(
     proxy.url = f"http://{proxy.host}"
     threading.Thread(target=httpd.serve_forever, name="registry-proxy", daemon=True).start()
     return proxy
+
+
+class SilentServer:
+    """A loopback TCP server that accepts connections, reads what is sent and never answers."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.host = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, name="silent-server", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._held.append(conn)  # kept open and unanswered until stop()
+
+    def stop(self) -> None:
+        self._closed.set()
+        self._listener.close()
+        for conn in self._held:
+            conn.close()
+
+    def __enter__(self) -> SilentServer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -107,3 +107,44 @@ def test_poll_gives_up_after_timeout() -> None:
     start = time.monotonic()
     assert retry.poll(lambda: None, timeout=0.5) is None
     assert time.monotonic() - start < 2.5
+
+
+def test_the_default_budget_is_60_seconds() -> None:
+    assert retry.Policy().budget == 60
+
+
+def test_the_budget_is_run_wide_and_caps_attempt_timeouts() -> None:
+    saved = retry.policy()
+    retry.set_policy(retry.Policy(budget=0.5, initial=0.02, maximum=0.04))
+    try:
+        assert retry.timeout(10, 30) == (0.5, 0.5)
+        calls = 0
+
+        def down() -> None:
+            nonlocal calls
+            calls += 1
+            time.sleep(0.3)  # a slow failure, like a read timeout
+            raise retry.Transient("HTTP 503")
+
+        with pytest.raises(retry.Transient, match="503"):
+            retry.call(down)
+        assert calls == 2 and retry.remaining() == 0
+        assert retry.timeout(10, 30) == (0.5, 0.5)  # the floor: never a zero timeout
+        # A later request of the same run does not get a fresh budget: it fails without being sent.
+        with pytest.raises(retry.BudgetSpent, match="already spent"):
+            retry.call(down)
+        assert calls == 2
+    finally:
+        retry.set_policy(saved)
+    assert retry.remaining() == saved.budget  # set_policy opens a new account
+
+
+def test_successful_calls_cost_no_budget() -> None:
+    saved = retry.policy()
+    retry.set_policy(retry.Policy(budget=0.2))
+    try:
+        for _ in range(3):
+            assert retry.call(lambda: time.sleep(0.1) or "ok") == "ok"
+        assert retry.remaining() == 0.2
+    finally:
+        retry.set_policy(saved)

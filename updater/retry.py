@@ -3,6 +3,12 @@
 Callers raise `Transient` for a failure that is safe to repeat (a GET, or a write whose effect they
 have checked); anything else propagates at once. When the budget is spent the last `Transient` is
 re-raised and the caller turns it into a `RemoteError` naming the service and the status.
+
+The budget is run-wide: every second spent in a failed attempt or in a back-off sleep, by any call,
+is taken from one account that `set_policy` (the CLI, at start) opens. A run whose remote keeps
+failing therefore gives up within one budget however many requests it makes, while time spent in
+successful requests, and `poll`'s deliberate waits, cost nothing. Per-attempt timeouts are capped by
+what is left (`timeout`), so a peer that accepts the connection and never answers cannot outlast it.
 """
 
 from __future__ import annotations
@@ -47,14 +53,28 @@ def _default_policy() -> Policy:
 
 
 _policy = _default_policy()
+# Seconds of the budget spent on failures so far in this run (failed attempts and back-off sleeps).
+_spent = 0.0
 # Tests swap this to avoid real sleeping where the wait itself is not under test.
 sleep: Callable[[float], None] = time.sleep
 
 
 def set_policy(policy: Policy) -> None:
     """Set the process-wide policy (the CLI does this from --retry-budget)."""
-    global _policy
+    global _policy, _spent
     _policy = policy
+    _spent = 0.0
+
+
+def remaining(p: Policy | None = None) -> float:
+    """Return the seconds of the run's retry budget not yet spent on failures (never below 0)."""
+    return max(0.0, (p or _policy).budget - _spent)
+
+
+def timeout(connect: float = 10.0, read: float = 30.0) -> tuple[float, float]:
+    """Return (connect, read) timeouts for one attempt, capped by the budget left (at least 0.5 s)."""
+    left = max(0.5, remaining())
+    return (min(connect, left), min(read, left))
 
 
 def policy() -> Policy:
@@ -91,17 +111,57 @@ def _wait(p: Policy) -> Callable[[tenacity.RetryCallState], float]:
     return compute
 
 
+class BudgetSpent(Transient):
+    """The run's retry budget was used up by earlier failures; nothing was sent."""
+
+
+def _charge(started: float) -> None:
+    global _spent
+    _spent += max(0.0, time.monotonic() - started)
+
+
+class _OutOfBudget(tenacity.stop.stop_base):
+    """Stop when the next sleep would not fit in the budget the run has left."""
+
+    def __init__(self, p: Policy) -> None:
+        self.p = p
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return (retry_state.upcoming_sleep or 0.0) >= remaining(self.p)
+
+
 def call(fn: Callable[[], T], p: Policy | None = None) -> T:
-    """Return fn(), retrying on `Transient` within the policy; re-raise the last failure when spent."""
+    """Return fn(), retrying on `Transient` within the policy; re-raise the last failure when spent.
+
+    Raises `BudgetSpent` at once, without calling fn, when earlier failures used up the budget.
+    """
     p = p or _policy
+    if _spent > 0 and remaining(p) <= 0:  # a budget of 0 still allows one attempt
+        raise BudgetSpent(f"retry budget of {p.budget:g}s already spent on earlier failures")
+
+    def attempt() -> T:
+        started = time.monotonic()
+        try:
+            return fn()
+        except Transient:
+            _charge(started)
+            raise
+
+    def pause(seconds: float) -> None:
+        started = time.monotonic()
+        try:
+            sleep(seconds)
+        finally:
+            _charge(started)
+
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception_type(Transient),
-        stop=tenacity.stop_after_attempt(p.attempts) | tenacity.stop_before_delay(p.budget),
+        stop=tenacity.stop_after_attempt(p.attempts) | _OutOfBudget(p),
         wait=_wait(p),
-        sleep=lambda seconds: sleep(seconds),
+        sleep=pause,
         reraise=True,
     )
-    return retrying(fn)
+    return retrying(attempt)
 
 
 def poll(

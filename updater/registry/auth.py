@@ -94,9 +94,16 @@ def google_access_token() -> tuple[str, str] | None:
     except google.auth.exceptions.DefaultCredentialsError:
         return None
 
+    transport = google.auth.transport.requests.Request()
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        # google-auth waits 120 s by default; an attempt may take only what the retry budget has left.
+        kwargs["timeout"] = retry.timeout()[1]
+        return transport(*args, **kwargs)
+
     def refresh() -> None:
         try:
-            creds.refresh(google.auth.transport.requests.Request())  # type: ignore[no-untyped-call]
+            creds.refresh(timed)  # type: ignore[no-untyped-call]
         except google.auth.exceptions.TransportError as exc:
             raise retry.Transient(f"Google token endpoint unreachable ({type(exc).__name__})") from None
 

@@ -28,6 +28,13 @@ ENDPOINT_ENV = "UPDATER_ARTIFACT_REGISTRY_ENDPOINT"
 _SUFFIX = "-docker.pkg.dev"
 _PAGE_SIZE = 1000  # the API's maximum
 _TIMEOUT = 30.0
+
+
+def _timeout() -> float:
+    """Seconds one API call may take: 30, or less when the run's retry budget has less left."""
+    return retry.timeout(read=_TIMEOUT)[1]
+
+
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -139,7 +146,7 @@ class GarRegistry:
 
         def list_page(token: str) -> Any:
             request = {"parent": self.parent, "page_size": _PAGE_SIZE, "page_token": token}
-            return client.list_docker_images(request=request, retry=None, timeout=_TIMEOUT)
+            return client.list_docker_images(request=request, retry=None, timeout=_timeout())
 
         while True:
             try:
@@ -167,7 +174,7 @@ class GarRegistry:
         client = self.client()
         name = f"{self.package}/tags/{quote(tag, safe='')}"
         try:
-            found = self._call("get tag", lambda: client.get_tag(name=name, retry=None, timeout=_TIMEOUT))
+            found = self._call("get tag", lambda: client.get_tag(name=name, retry=None, timeout=_timeout()))
         except api.NotFound:
             return None
         version = str(found.version)
@@ -182,7 +189,7 @@ class GarRegistry:
             name = f"{self._image_name}@{digest}"
             try:
                 image = self._call(
-                    "get image", lambda: client.get_docker_image(name=name, retry=None, timeout=_TIMEOUT)
+                    "get image", lambda: client.get_docker_image(name=name, retry=None, timeout=_timeout())
                 )
             except api.NotFound:
                 return None

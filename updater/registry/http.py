@@ -130,6 +130,10 @@ class Transport:
 
         try:
             return retry.call(attempt)
+        except retry.BudgetSpent as exc:
+            raise RemoteError(
+                f"registry {self.label}: {method} {urlsplit(url).path} not sent: {exc}"
+            ) from None
         except retry.Transient as exc:
             elapsed = time.monotonic() - started
             raise RemoteError(
@@ -179,8 +183,8 @@ class Transport:
         return response
 
     def _timeout(self) -> tuple[float, float]:
-        budget = max(1.0, retry.policy().budget)
-        return (min(10.0, budget), min(30.0, budget))
+        # Capped by the budget left, so a peer that never answers cannot hold one attempt past it.
+        return retry.timeout(connect=10.0, read=30.0)
 
     # --- auth -----------------------------------------------------------------------------------
 
