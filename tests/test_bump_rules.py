@@ -81,3 +81,21 @@ def test_explicit_tag_flag_overrides_the_template(ops: GitOps) -> None:
     assert ops.values("web", "staging") == (
         f"web:\n  tag: '{TAGS[1]}'\n  digest: '{ops.digests['web-stage'][TAGS[1]]}'\n  replicas: 2\n".encode()
     )
+
+
+def test_github_rerun_link_names_the_attempt_like_the_step_summary(ops: GitOps) -> None:
+    from updater import ci
+
+    env = {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/gitops",
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_RUN_ATTEMPT": "2",
+        "CIRCLE_BUILD_URL": "",
+    }
+    result = run("bump", "--env", "staging", "--sha", SHA, "--app", "api", cwd=ops.remote.work, env=env)
+    assert (result.returncode, result.stderr) == (0, "")
+    message = git("log", "-1", "--format=%B", cwd=ops.remote.bare)
+    url = "https://github.com/acme/gitops/actions/runs/4242/attempts/2"
+    assert f"CI run: {url}\n" in message.splitlines(keepends=True)
+    assert f"Run: {url}\n" in ci.summary({"command": "bump", "apps": []}, ci.github_run_url(env))

@@ -75,12 +75,14 @@ def ci_variables(sha: str | None, app: str, env: str) -> dict[str, str | None]:
 
 
 def run_url() -> str | None:
-    """Return the URL of the CI run we are part of (GitHub Actions or CircleCI), if any."""
-    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-    repository, run_id = os.environ.get("GITHUB_REPOSITORY"), os.environ.get("GITHUB_RUN_ID")
-    if repository and run_id:
-        return f"{server}/{repository}/actions/runs/{run_id}"
-    return os.environ.get("CIRCLE_BUILD_URL") or None
+    """Return the URL of the CI run we are part of (GitHub Actions or CircleCI), if any.
+
+    The GitHub link is ci's (with /attempts/N on a re-run), so the commit message and the Action's
+    step summary point at the same run.
+    """
+    from updater import ci
+
+    return ci.github_run_url(os.environ) or os.environ.get("CIRCLE_BUILD_URL") or None
 
 
 def bump(
