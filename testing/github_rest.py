@@ -24,6 +24,21 @@ def handle(gh: GitHubServer, operation: str, path: str, body: dict[str, Any]) ->
     repo = state.repo
     base = f"{API}/repos/{state.full_name}"
     tail = path.split(f"/repos/{state.full_name}/", 1)[-1]
+    if operation == "POST /repos/{owner}/{repo}/git/blobs":
+        content, encoding = body.get("content"), body.get("encoding", "utf-8")
+        if not isinstance(content, str):
+            raise StateError('Invalid request.\n\n"content" wasn\'t supplied.', 422)
+        if encoding == "base64":
+            try:
+                data = base64.b64decode(content, validate=True)
+            except ValueError:
+                raise StateError("Invalid request.\n\ncontent is not valid Base64.", 422) from None
+        elif encoding == "utf-8":
+            data = content.encode()
+        else:
+            raise StateError("Invalid request.\n\nencoding must be utf-8 or base64.", 422)
+        oid = repo.hash_blob(data)
+        return 201, {"sha": oid, "url": f"{base}/git/blobs/{oid}"}
     if operation == "POST /repos/{owner}/{repo}/git/trees":
         changes: dict[str, tuple[str, bytes | str]] = {}
         for item in body.get("tree", []):
@@ -31,6 +46,8 @@ def handle(gh: GitHubServer, operation: str, path: str, body: dict[str, Any]) ->
                 changes[item["path"]] = (item["mode"], item["content"].encode())
             elif item.get("sha") is None:
                 changes[item["path"]] = ("0", ZERO)
+            elif repo.object_type(item["sha"]) != item.get("type", "blob"):
+                raise StateError(f"tree.sha {item['sha']} is not a valid {item.get('type', 'blob')}", 422)
             else:
                 changes[item["path"]] = (item["mode"], item["sha"])
         base_tree = body.get("base_tree")

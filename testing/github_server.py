@@ -225,6 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _operation(self, method: str, path: str) -> str | None:
         prefix = f"/repos/{self.gh.state.full_name}"
         templates = {
+            f"POST {prefix}/git/blobs": "POST /repos/{owner}/{repo}/git/blobs",
             f"POST {prefix}/git/trees": "POST /repos/{owner}/{repo}/git/trees",
             f"POST {prefix}/git/commits": "POST /repos/{owner}/{repo}/git/commits",
             f"POST {prefix}/git/refs": "POST /repos/{owner}/{repo}/git/refs",

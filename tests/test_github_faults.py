@@ -254,3 +254,52 @@ def test_lost_answer_commit_then_buried_by_another_commit_is_still_this_runs_cha
     outcome = backend(gh).apply(CommitRequest("main", "bump app00"), bump({path(0): "v2"}))
     assert commits_since(gh, base) == 2 and gh.read("main", path(0)) == values("app00", "v2")
     assert outcome.changed
+
+
+def test_git_data_fallback_stores_a_non_utf8_file_as_a_blob(gh: GitHubServer) -> None:
+    gh.graphql_commit = False
+    latin1 = "# café\nimage:\n  tag: v1\n".encode("latin-1")
+    base = gh.state.ref_oid("main")
+    b = backend(gh)
+    b.apply(CommitRequest("main", "add latin-1"), lambda read: {"k8s/latin1.yaml": latin1})
+    gh.reset_counts()
+    outcome = b.apply(CommitRequest("main", "bump latin-1"), bump({"k8s/latin1.yaml": "v2"}))
+    assert outcome.changed and commits_since(gh, base) == 2
+    assert gh.read("main", "k8s/latin1.yaml") == latin1.replace(b"v1", b"v2")
+    posts = [what for kind, method, what in gh.log if method == "POST" and kind == "rest"]
+    assert posts == [
+        "/repos/acme/gitops/git/blobs",
+        "/repos/acme/gitops/git/trees",
+        "/repos/acme/gitops/git/commits",
+    ]
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["POST /repos/acme/gitops/git/commits", "PATCH /repos/acme/gitops/git/refs/heads/main"],
+)
+def test_git_data_fallback_lost_answers_in_commit_mode_commit_once(
+    gh: GitHubServer, sleeps: list[float], target: str
+) -> None:
+    gh.graphql_commit = False
+    base = gh.state.ref_oid("main")
+    gh.inject(Fault(target, 502, after=True))
+    outcome = backend(gh).apply(CommitRequest("main", "bump app00"), bump({path(0): "v2"}))
+    assert outcome.changed and outcome.commit == gh.state.ref_oid("main")
+    assert commits_since(gh, base) == 1 and gh.read("main", path(0)) == values("app00", "v2")
+    assert len(sleeps) == 1
+
+
+def test_git_data_fallback_lost_answer_on_creating_the_head_opens_one_pr(
+    gh: GitHubServer, sleeps: list[float]
+) -> None:
+    gh.graphql_commit = False
+    gh.inject(Fault("POST /repos/acme/gitops/git/refs", 502, after=True))
+    spec = pr_spec("updater/production/app01")
+    outcome = backend(gh).apply(
+        CommitRequest("main", "bump", "pull-request", pull_request=spec), bump({path(1): "v2"})
+    )
+    assert (outcome.changed, outcome.pr_number, len(gh.state.pulls)) == (True, 1, 1)
+    assert commits_since(gh, gh.state.ref_oid("main"), spec.head) == 1
+    assert gh.read(spec.head, path(1)) == values("app01", "v2")
+    assert len(sleeps) == 1

@@ -16,6 +16,7 @@ from typing import Any
 
 # (method, path template) for every REST operation testing/github_server.py implements.
 OPERATIONS = [
+    ("post", "/repos/{owner}/{repo}/git/blobs"),
     ("post", "/repos/{owner}/{repo}/git/trees"),
     ("post", "/repos/{owner}/{repo}/git/commits"),
     ("post", "/repos/{owner}/{repo}/git/refs"),

@@ -8,6 +8,7 @@ blindly, it is re-planned from what the new read shows already exists.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from typing import Any
 
@@ -208,18 +209,20 @@ class _Run:
         return self.rest_commit(snap, branch, changes, ref_mode)
 
     def rest_commit(self, snap: gql.Snapshot, branch: str, changes: dict[str, bytes], ref_mode: str) -> str:
-        """The Git Data API fallback: tree (contents inline), commit, then a ref update."""
+        """The Git Data API fallback: tree, commit, then a ref update.
+
+        UTF-8 files go inline in the tree (no extra call); any other bytes first become a blob
+        (POST git/blobs, base64), as a tree's `content` can only carry UTF-8 text."""
         entries = []
         for path, content in sorted(changes.items()):
             state = snap.files.get(path)
             mode = format(state.mode, "o") if state and state.mode else "100644"
+            entry: dict[str, Any] = {"path": path, "mode": mode, "type": "blob"}
             try:
-                text = content.decode("utf-8")
+                entry["content"] = content.decode("utf-8")
             except UnicodeDecodeError:
-                raise InputError(
-                    f"{path}: not UTF-8 text; this GitHub server needs createCommitOnBranch"
-                ) from None
-            entries.append({"path": path, "mode": mode, "type": "blob", "content": text})
+                entry["sha"] = self.create_blob(path, content)
+            entries.append(entry)
         tree = self.gh.rest(
             "POST", "/git/trees", {"base_tree": snap.base_tree, "tree": entries}, "create tree"
         )
@@ -244,6 +247,12 @@ class _Run:
                 raise LostRace(f"{branch}: {exc.message}") from None
             raise
         return sha
+
+    def create_blob(self, path: str, content: bytes) -> str:
+        """Store `content` as a blob; return its id. Safe to repeat: a blob's id is its content's hash."""
+        body = {"content": base64.b64encode(content).decode(), "encoding": "base64"}
+        data = retry_call(lambda: self.gh.rest("POST", "/git/blobs", body, f"store {path}"))
+        return str(data["sha"])
 
     def write_rest(self, verb: str, path: str, body: dict[str, Any] | None, what: str) -> Any:
         """A REST write; noted in `wrote` when it succeeds or its answer is lost."""
