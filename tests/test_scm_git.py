@@ -197,3 +197,32 @@ def test_files_backend_edits_in_place_and_has_no_history(tmp_path: Path) -> None
     assert again.changed is False
     with pytest.raises(InputError, match="keeps no history"):
         backend.history("main", "k8s/api.yaml")
+
+
+@pytest.mark.parametrize(
+    ("environ", "given", "expected"),
+    [
+        (
+            {"GIT_AUTHOR_NAME": "CI Bot", "GIT_AUTHOR_EMAIL": "ci@example.test"},
+            None,
+            "CI Bot <ci@example.test>",
+        ),
+        ({}, None, "updater <updater@users.noreply.localhost>"),  # the default
+        ({"GIT_AUTHOR_NAME": "Half Set"}, None, "updater <updater@users.noreply.localhost>"),
+        ({"GIT_AUTHOR_NAME": "CI Bot", "GIT_AUTHOR_EMAIL": "ci@example.test"}, "Cfg", "Cfg <cfg@x.test>"),
+    ],
+)
+def test_author_from_config_else_environment_else_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], given: str | None, expected: str
+) -> None:
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    remote = make_remote(tmp_path, {"api.yaml": VALUES})
+    author = Author(given, f"{given.lower()}@x.test") if given else None
+    with GitBackend(remote.url) as backend:
+        backend.apply(CommitRequest("main", "bump", author=author), replace_line("api.yaml", b"v1", b"v2"))
+    assert git("log", "-1", "--format=%an <%ae>", cwd=remote.bare).strip() == expected
+    # Without a committer in the environment, the author commits too.
+    assert git("log", "-1", "--format=%cn <%ce>", cwd=remote.bare).strip() == expected
