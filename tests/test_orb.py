@@ -280,3 +280,38 @@ def test_promote_mode_and_wait_merged_parameters_land_by_auto_merge(
         (pr,) = server.state.pulls.values()
         assert pr.state == "MERGED"  # the config says commit: the parameter made it a merged PR
         assert server.read("main", "k8s/api/values-prod.yaml") == PROD.replace(b"0000000", b"1a2b3c4")
+
+
+def test_bump_command_uses_the_interpreter_of_the_updater_on_path(
+    tmp_path: Path,
+    pushed: Pushed,  # noqa: F811
+) -> None:
+    # An image or machine where `updater` lives in its own virtualenv (pipx, /opt/updater) and the
+    # python3 on PATH is another interpreter without the package: the export step must still work.
+    remote = make_gitops(tmp_path, pushed.registry)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "updater").symlink_to(Path(sys.executable).parent / "updater")
+    env = circleci_env(tmp_path)
+    env.pop("PYTHONPATH")
+    env["PATH"] = f"{bin_dir}:/usr/bin:/bin"
+    other = subprocess.run(
+        ["python3", "-c", "import updater"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert "No module named 'updater'" in other.stderr
+    env["REGISTRY_LOGIN"] = docker_config_json(pushed.registry)
+    params = {"env": "staging", "apps": "api", "docker-config": "REGISTRY_LOGIN"}
+    proc = run_command("bump", params, env, remote.work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (changed, tag) = exported(Path(env["BASH_ENV"]), "UPDATER_CHANGED", "UPDATER_TAG")
+    assert (changed, tag) == ("true", "stage-api-1a2b3c4")
+
+
+def test_bump_command_without_updater_on_path_says_so(tmp_path: Path) -> None:
+    env = {**circleci_env(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = run_command("bump", {"env": "staging"}, env, tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "updater: error: no updater on PATH; run this command in the orb's executor, "
+        "or install updater (pip install updater) in an earlier step"
+    )

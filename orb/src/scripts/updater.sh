@@ -11,6 +11,22 @@ secret() {
   fi
 }
 
+# The CLI, and the Python it runs on: `python3` on PATH may be another interpreter without the package
+# (updater in its own virtualenv, as in the image or with pipx), so take the one its launcher names.
+updater_bin="$(command -v updater || true)"
+if [ -z "$updater_bin" ]; then
+  echo "updater: error: no updater on PATH; run this command in the orb's executor, or install updater (pip install updater) in an earlier step" >&2
+  exit 2
+fi
+python_bin="$(sed -n '1s/^#![[:space:]]*//p' "$updater_bin" 2>/dev/null || true)"
+case "$python_bin" in
+  */env\ *) python_bin="${python_bin#*env }" ;; # "#!/usr/bin/env python3": the interpreter named after env
+esac
+python_bin="${python_bin%% *}"
+if [ -z "$python_bin" ] || ! command -v "$python_bin" > /dev/null; then
+  python_bin=python3
+fi
+
 workdir="$(mktemp -d)"
 trap 'rm -rf "$workdir"' EXIT
 
@@ -93,5 +109,5 @@ if [ -n "$docker_config" ]; then
 fi
 
 echo "updater ${args[*]}"
-updater "${args[@]}" > "$workdir/result.json"
-python3 -m updater.ci circleci "$workdir/result.json"
+"$updater_bin" "${args[@]}" > "$workdir/result.json"
+"$python_bin" -m updater.ci circleci "$workdir/result.json"
