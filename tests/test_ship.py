@@ -6,6 +6,7 @@ run here points HTTP(S)_PROXY at a closed port, so a tool that tried the network
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -213,3 +214,15 @@ def test_readme_snippets_equal_the_files() -> None:
         "examples/circleci/config.yml",
     } <= shown
     assert readme_snippet_mismatches(readme, ROOT) == []
+
+
+def test_each_orb_example_usage_validates_as_a_circleci_config(tmp_path: Path) -> None:
+    examples = load(ROOT / "orb" / "orb.yml")["examples"]
+    files = []
+    for name, example in examples.items():
+        path = tmp_path / f"{name}.yml"
+        path.write_text(json.dumps(example["usage"]))  # JSON is YAML
+        files.append(path)
+    assert len(files) == len(list((ROOT / "orb" / "src" / "examples").glob("*.yml"))) >= 2
+    result = check_jsonschema("vendor.circle-ci", *files)
+    assert result.returncode == 0, result.stdout + result.stderr
