@@ -4,7 +4,7 @@ Git Data API fallback of older GitHub Enterprise servers, and permanent failures
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -303,3 +303,42 @@ def test_git_data_fallback_lost_answer_on_creating_the_head_opens_one_pr(
     assert commits_since(gh, gh.state.ref_oid("main"), spec.head) == 1
     assert gh.read(spec.head, path(1)) == values("app01", "v2")
     assert len(sleeps) == 1
+
+
+SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+
+
+@pytest.fixture
+def budget() -> Iterator[Callable[[float], None]]:
+    """Set the run's retry budget (a fresh account) for one test, restoring the policy after."""
+    before = retry.policy()
+    yield lambda seconds: retry.set_policy(before.with_budget(seconds))
+    retry.set_policy(before)
+
+
+@pytest.mark.parametrize("status", [429, 403])
+def test_secondary_limit_without_retry_after_waits_a_minute_when_the_budget_allows(
+    gh: GitHubServer, sleeps: list[float], budget: Callable[[float], None], status: int
+) -> None:
+    budget(200)
+    gh.inject(Fault("graphql:createCommitOnBranch", status, message=SECONDARY))
+    assert backend(gh).apply(CommitRequest("main", "bump"), bump({path(1): "v2"})).changed
+    assert sleeps == [60.0]  # GitHub's guidance: at least a minute
+
+
+@pytest.mark.parametrize("status", [429, 403])
+def test_secondary_limit_without_retry_after_beyond_the_budget_fails_at_once(
+    gh: GitHubServer, sleeps: list[float], budget: Callable[[float], None], status: int
+) -> None:
+    budget(60)
+    base = gh.state.ref_oid("main")
+    gh.inject(Fault("graphql:createCommitOnBranch", status, message=SECONDARY))
+    with pytest.raises(RemoteError) as caught:
+        backend(gh).apply(CommitRequest("main", "bump"), bump({path(1): "v2"}))
+    message = caught.value.message
+    assert caught.value.exit_code == EXIT_REMOTE and "\n" not in message
+    assert f"GitHub secondary rate limit ({status}: {SECONDARY})" in message
+    assert "asks to wait 60s, more than the 60s left of the retry budget" in message
+    assert "--retry-budget" in message
+    assert sleeps == [] and gh.state.ref_oid("main") == base  # nothing changed
+    assert [what for _, _, what in gh.log].count("mutation createCommitOnBranch") == 1

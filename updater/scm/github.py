@@ -148,7 +148,7 @@ def translate(fn: Callable[[], T], what: str) -> T:
         status = exc.status
         wait = _rate_limit_wait(status, headers, message)
         if wait is not None:
-            raise RateLimited(f"{what}: GitHub rate limit ({status}: {message})", wait) from None
+            raise rate_limited(what, f"{status}: {message}", wait, headers) from None
         if status >= 500:
             raise retry.Transient(f"{what}: GitHub answered {status}") from None
         if status == 401:
@@ -158,6 +158,19 @@ def translate(fn: Callable[[], T], what: str) -> T:
         raise GitHubHTTPError(status, message) from None
     except requests.RequestException as exc:
         raise retry.Transient(f"{what}: {type(exc).__name__} talking to GitHub") from None
+
+
+def rate_limited(what: str, answer: str, wait: float | None, headers: dict[str, str]) -> Exception:
+    """Return the error for a rate limit answer: RateLimited (wait and retry) when the run's retry
+    budget covers the wait GitHub asks for, else a RemoteError saying so (waiting would only fail later)."""
+    kind = "primary" if headers.get("x-ratelimit-remaining") == "0" else "secondary"
+    left = retry.remaining()
+    if wait is not None and wait >= left:
+        return RemoteError(
+            f"{what}: GitHub {kind} rate limit ({answer}); it asks to wait {wait:.0f}s, more than the "
+            f"{left:.0f}s left of the retry budget: run again later, or raise --retry-budget"
+        )
+    return RateLimited(f"{what}: GitHub {kind} rate limit ({answer})", wait)
 
 
 def _rate_limit_wait(status: int, headers: dict[str, str], message: str) -> float | None:
@@ -170,7 +183,8 @@ def _rate_limit_wait(status: int, headers: dict[str, str], message: str) -> floa
     if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
         return max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
     if "rate limit" in message.lower() or status == 429:
-        return 60.0  # GitHub's advice for a secondary limit without Retry-After
+        # GitHub's guidance for a secondary limit without Retry-After: wait at least a minute.
+        return 60.0
     return None
 
 
@@ -220,7 +234,7 @@ class GitHubBackend:
         if limited is not None:  # GraphQL's primary limit comes as a 200 with an error
             lowered = {k.lower(): v for k, v in headers.items()}
             wait = _rate_limit_wait(403, lowered, str(limited.get("message", "rate limit")))
-            raise RateLimited(f"{what}: GitHub rate limit ({limited.get('message')})", wait)
+            raise rate_limited(what, str(limited.get("message")), wait, lowered)
         return body.get("data") or {}, errors
 
     def query(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
