@@ -94,6 +94,7 @@ class GitHubServer:
         self.graphql_commit = True  # False: an older GHES without createCommitOnBranch
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, str]] = []  # (kind, method, path or GraphQL operation)
+        self.paths: list[str] = []  # "METHOD /path" as requested (GHES: /api/v3/..., /api/graphql)
         self.validation_errors: list[str] = []
         self.validated = 0
         self._lock = threading.Lock()
@@ -194,16 +195,20 @@ class _Handler(BaseHTTPRequestHandler):
         gh = self.gh
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode() if length else ""
-        path = self.path.split("?", 1)[0]
-        path = path.removeprefix("/api/v3")  # GitHub Enterprise Server serves REST under /api/v3
-        is_graphql = path.endswith("/graphql")
+        requested = self.path.split("?", 1)[0]
+        # github.com: REST at /, GraphQL at /graphql. GitHub Enterprise Server: REST under /api/v3,
+        # GraphQL at /api/graphql (not /api/v3/graphql: that is a 404 there, and here).
+        is_graphql = requested in ("/graphql", "/api/graphql")
+        path = requested.removeprefix("/api/v3")
+        with gh._lock:
+            gh.paths.append(f"{method} {requested}")
         gh._record("graphql" if is_graphql else "rest", method, _operation_name(raw) if is_graphql else path)
         fault = gh._take_fault(method, path, raw)
         if fault and not fault.after:
             self._send(fault.status, fault.answer(), fault.headers)
             return
         try:
-            status, body, operation = self._dispatch(method, path, raw)
+            status, body, operation = self._dispatch(method, path, raw, is_graphql)
         except StateError as exc:
             status, body, operation = exc.status, _error(exc.message), self._operation(method, path)
         except Exception as exc:
@@ -251,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         return next((op for pattern, op in patterns if re.fullmatch(pattern, key)), None)
 
-    def _dispatch(self, method: str, path: str, raw: str) -> tuple[int, Any, str | None]:
+    def _dispatch(self, method: str, path: str, raw: str, is_graphql: bool) -> tuple[int, Any, str | None]:
         gh = self.gh
         payload = json.loads(raw) if raw else {}
         operation = self._operation(method, path)
@@ -260,7 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return 401, _error("A JSON web token could not be decoded"), None
         elif not self._token_ok():
             return 401, _error("Bad credentials"), None
-        if path.endswith("/graphql") and method == "POST":
+        if is_graphql and method == "POST":
             result = execute(gh.state, payload.get("query", ""), payload.get("variables"), gh.graphql_commit)
             return 200, result, None
         if operation is None:

@@ -114,8 +114,19 @@ def test_environment_token_and_enterprise_url(gh: GitHubServer, monkeypatch: pyt
     backend = open_github("acme/gitops")
     assert backend.apply(CommitRequest("main", "bump"), bump({APP: "v3"})).changed
     assert gh.read("main", APP) == values("app00", "v3")
-    paths = {what for _, _, what in gh.log}
-    assert gh.counts()["graphql"] == 2 and paths
+    assert gh.paths == ["POST /api/graphql", "POST /api/graphql"]  # read, commit
+
+
+def test_graphql_is_not_served_under_the_rest_prefix(gh: GitHubServer) -> None:
+    """The loopback follows GHES: /api/v3/graphql is not GraphQL, so a client posting there fails."""
+    import requests
+
+    answer = requests.post(
+        gh.url + "/api/v3/graphql",
+        json={"query": "{ viewer { login } }"},
+        headers={"Authorization": f"token {TOKEN}"},
+    )
+    assert answer.status_code == 404 and gh.paths == ["POST /api/v3/graphql"]
 
 
 def test_bad_token_and_bad_input(gh: GitHubServer) -> None:
