@@ -248,3 +248,22 @@ def test_unreachable_remote_exits_1_and_never_prints_its_token(
     last = result.stderr.splitlines()[-1]
     assert last.startswith("updater: error: git fetch from http://bot:***@127.0.0.1:9/r.git failed: ")
     assert last.endswith("; gave up after retrying")
+
+
+def test_summary_names_the_branch_the_commit_landed_on(
+    repo: tuple[Remote, dict[str, dict[str, str]]],
+) -> None:
+    remote, _ = repo
+    code, out, err = bump(remote, "--app", "api")
+    assert (code, err) == (0, "")
+    assert out.splitlines(keepends=True)[-2:] == [
+        f"api (staging): {OLD} -> {NEW}\n",
+        f"committed {remote.head()[:12]} to staging (branch main)\n",
+    ]
+    head = "updater/staging/workers"
+    code, out, err = bump(remote, "--app", "workers", "--mode", "pull-request")
+    assert (code, err) == (0, "")
+    assert out.splitlines(keepends=True)[-2:] == [
+        f"committed {remote.head(head)[:12]} to staging (branch {head})\n",
+        "note: pushed to branch updater/staging/workers; open a pull request into main\n",
+    ]

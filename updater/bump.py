@@ -192,6 +192,7 @@ def write(
         pr_number=outcome.pr_number,
         pr_url=outcome.pr_url,
         notes=outcome.notes,
+        branch=request.pull_request.head if request.pull_request else branch,
     )
 
 

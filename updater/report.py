@@ -50,6 +50,7 @@ class WriteReport:
     pr_url: str | None = None
     dry_run: bool = False
     notes: tuple[str, ...] = field(default=())
+    branch: str | None = None  # where the commit landed (the PR head when plain git opens no PR)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,7 +111,8 @@ def render_write(report: WriteReport) -> str:
     elif report.pr_url:
         out.append(f"pull request #{report.pr_number}: {report.pr_url}\n")
     elif report.commit:
-        out.append(f"committed {report.commit[:12]} to {report.env}\n")
+        where = f" (branch {report.branch})" if report.branch else ""
+        out.append(f"committed {report.commit[:12]} to {report.env}{where}\n")
     out.extend(f"note: {note}\n" for note in report.notes)
     return "".join(out)
 
