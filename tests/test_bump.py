@@ -267,3 +267,38 @@ def test_summary_names_the_branch_the_commit_landed_on(
         f"committed {remote.head(head)[:12]} to staging (branch {head})\n",
         "note: pushed to branch updater/staging/workers; open a pull request into main\n",
     ]
+
+
+def test_semver_range_below_the_current_version_is_a_refused_downgrade(tmp_path: Path) -> None:
+    images = [
+        LayoutImage(tags=[version], created=utc(2024, 1, day))
+        for day, version in ((1, "1.3.0"), (2, "1.3.5"), (3, "1.10.0"), (4, "1.11.0-rc.1"))
+    ]
+    build_layout(tmp_path / "registry" / "api", images)
+    config = f"""version: 1
+scm: {{provider: git}}
+environments:
+  staging: {{branch: main}}
+apps:
+  api:
+    image: oci:{tmp_path / "registry" / "api"}
+    values: {{staging: k8s/api/values-stage.yaml}}
+    key: image.tag
+"""
+    current = "image:\n  tag: 1.10.0\n"
+    remote = make_remote(tmp_path / "git", {".updater.yaml": config, "k8s/api/values-stage.yaml": current})
+    head = remote.head()
+    code, out, err = bump(remote, "--strategy", "semver", "--range", "~1.3")
+    assert (code, out) == (2, "")
+    assert err == (
+        "updater: error: api (staging): refusing a downgrade: 1.3.5 sorts below the current 1.10.0 "
+        "(semver); pass --allow-downgrade to write it\n"
+    )
+    assert remote.head() == head
+    code, out, err = bump(remote, "--strategy", "semver", "--range", "~1.3", "--allow-downgrade")
+    assert (code, err) == (0, "")
+    assert remote.show("k8s/api/values-stage.yaml") == b"image:\n  tag: 1.3.5\n"
+    # The highest in ^1 is 1.10.0 (numeric order, pre-release skipped): an upgrade again.
+    code, out, err = bump(remote, "--strategy", "semver", "--range", "^1", "--json")
+    assert (code, err) == (0, "")
+    assert [(a["old"], a["new"]) for a in json.loads(out)["apps"]] == [("1.3.5", "1.10.0")]
