@@ -138,6 +138,11 @@ ERRORS = [
         ["{f}", "a", "v2"],
         "{f}:3: a is set 2 times in one mapping (lines 1, 3); readers take the last",
     ),
+    (
+        VALUES,
+        ["{f}", "image.tag", "sha256:" + "a" * 64],
+        "{f}:3: image.tag holds 'v1', not a digest: sha256:",
+    ),
     (b"a: \xff\n", ["{f}", "a", "v2"], "{f}:1: not UTF-8 text (byte 3): save the file as UTF-8"),
 ]
 
@@ -156,6 +161,13 @@ def test_errors_are_one_line_exit_2_and_leave_the_file_untouched(
     [line] = result.stderr.splitlines()
     assert line.startswith("updater: error: " + message.format(f=path))
     assert_untouched(path, data)
+
+
+def test_a_digest_goes_into_an_image_reference(values: Path) -> None:
+    digest = "sha256:" + "a" * 64
+    result = run("set", str(values), "--image", "eu.gcr.io/p/app", f"v2@{digest}")
+    assert result.returncode == 0, result.stderr
+    assert values.read_text() == VALUES.replace('"v1"', f'"v2@{digest}"').replace(":v1", f":v2@{digest}")
 
 
 def test_image_in_several_documents_with_document(tmp_path: Path) -> None:

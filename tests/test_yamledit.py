@@ -245,6 +245,73 @@ def test_digest_sibling_receives_the_digest_and_reports_its_own_path() -> None:
     assert new == f"image:\n  repository: x/app\n  tag: v2\n  digest: sha256:{'0' * 64}\n"
 
 
+@pytest.mark.parametrize(
+    ("text", "locator", "value", "expected"),
+    [
+        ("digest: ''\n", Locator(key="digest"), DIGEST, f"digest: '{DIGEST}'\n"),
+        (f"tag: {DIGEST}\n", Locator(key="tag"), "sha256:" + "0" * 64, f"tag: sha256:{'0' * 64}\n"),
+        (f"tag: v1@{DIGEST}\n", Locator(key="tag"), f"v2@{DIGEST}", f"tag: v2@{DIGEST}\n"),
+        ("image: x/app:v1\n", Locator(image="x/app"), DIGEST, f"image: x/app@{DIGEST}\n"),
+        (
+            "i: x/app:v1  # updater: a\n",
+            Locator(marker="a"),
+            f"v2@{DIGEST}",
+            f"i: x/app:v2@{DIGEST}  # updater: a\n",
+        ),
+        (
+            "i:\n  repository: x/app\n  tag: v1\n",
+            Locator(image="x/app"),
+            f"v2@{DIGEST}",
+            f"i:\n  repository: x/app\n  tag: v2@{DIGEST}\n",
+        ),
+    ],
+)
+def test_digest_goes_where_the_place_holds_one(
+    text: str, locator: Locator, value: str, expected: str
+) -> None:
+    assert set_value(text, locator, value, digest_anywhere=False)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "locator", "value", "message"),
+    [
+        ("tag: v1\n", Locator(key="tag"), DIGEST, f"values.yaml:1: tag holds 'v1', not a digest: {DIGEST}"),
+        (
+            "tag: v1\n",
+            Locator(key="tag"),
+            f"v2@{DIGEST}",
+            "values.yaml:1: tag holds 'v1', not an image reference",
+        ),
+        (
+            "tag: v1  # updater: a\n",
+            Locator(marker="a"),
+            DIGEST,
+            "values.yaml:1: tag holds 'v1', not a digest",
+        ),
+        (
+            "digest: ''\n",
+            Locator(key="digest"),
+            f"v2@{DIGEST}",
+            "values.yaml:1: digest holds '', not an image",
+        ),
+        (
+            "i:\n  repository: x/app\n  tag: v1\n",
+            Locator(image="x/app"),
+            DIGEST,
+            "values.yaml:3: i.tag holds 'v1', not a",
+        ),
+    ],
+)
+def test_digest_is_refused_where_the_place_holds_a_tag(
+    text: str, locator: Locator, value: str, message: str
+) -> None:
+    got = error(text, locator, value, digest_anywhere=False)
+    assert got.startswith(message) and got.endswith(
+        "fits only an image reference (--image, --marker), a digest: key or a value that already holds one; "
+        "give a tag"
+    )
+
+
 def test_kustomization_images() -> None:
     text = (
         "images:\n- name: nginx\n  newTag: 1.1\n- name: old/app\n  newName: eu.gcr.io/p/app\n  newTag: v1\n"

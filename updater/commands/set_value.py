@@ -62,7 +62,13 @@ def command(
     path = atomic.inside_root(file, root) if root is not None else Path(file)
     text = _read(file, path)
     new_text, changes = yamledit.set_value(
-        text, locator, value, source=file, create=create, allow_aliases=allow_aliases
+        text,
+        locator,
+        value,
+        source=file,
+        create=create,
+        allow_aliases=allow_aliases,
+        digest_anywhere=False,
     )
     diff = "".join(
         difflib.unified_diff(

@@ -46,6 +46,7 @@ def set_value(
     source: str = "<text>",
     create: bool = False,
     allow_aliases: bool = False,
+    digest_anywhere: bool = True,
 ) -> tuple[str, list[Change]]:
     """Return the text with the located scalar(s) set to `value`, and what changed.
 
@@ -56,6 +57,11 @@ def set_value(
     new one is given (`TAG@sha256:...`). A bare new tag is refused there, as it is for a `tag:` whose
     `digest:` sibling is set: dropping the digest would silently unpin the image, and keeping it would
     deploy the old image under the new tag's name.
+
+    With `digest_anywhere` False (`updater set`), a `sha256:` digest or `TAG@sha256:` reference is
+    taken only where the place holds one: an image reference, a tag with a `digest:` sibling or found
+    by --image, a `digest:` key, or a value that already is a digest (or TAG@digest). A config that
+    records the digest inline (bump) says so itself and keeps the default.
     """
     validate_value(value, allow_digest=True)
     lines = Lines(text)
@@ -71,6 +77,8 @@ def set_value(
             seen.add(id(target.node))
         if not allow_aliases:
             _refuse_aliased(ctx, target)
+        if not digest_anywhere and (DIGEST.fullmatch(value) or TAG_AT_DIGEST.fullmatch(value)):
+            _refuse_misplaced_digest(ctx, target, locator, value)
         edits.extend(_plan(ctx, target, value))
     new_text = text
     for edit in sorted(edits, key=lambda e: e.start, reverse=True):
@@ -129,6 +137,26 @@ def _refuse_aliased(ctx: Context, target: Target) -> None:
             f"line{'s' if len(uses) > 1 else ''} {', '.join(map(str, uses))}: "
             "edit a copy, or pass --allow-aliases to change every use",
         )
+
+
+def _refuse_misplaced_digest(ctx: Context, target: Target, locator: Locator, value: str) -> None:
+    """Refuse a digest (or TAG@digest) for a place that holds a plain tag: it would not deploy."""
+    bare = DIGEST.fullmatch(value) is not None
+    old = _old_value(target.node) if target.node is not None else None
+    if target.reference or target.digest is not None:
+        return
+    if bare and (target.path[-1:] == ("digest",) or (old is not None and DIGEST.fullmatch(old))):
+        return
+    if not bare and (locator.image is not None or (old is not None and TAG_AT_DIGEST.fullmatch(old))):
+        return
+    node = target.node or target.parent
+    raise ctx.error(
+        node.start if node is not None else None,
+        f"{_path(target)} holds "
+        + (f"{old!r}" if old is not None else "no value")
+        + f", not {'a digest' if bare else 'an image reference'}: {value} fits only an image reference "
+        "(--image, --marker), a digest: key or a value that already holds one; give a tag",
+    )
 
 
 def _plan(ctx: Context, target: Target, value: str) -> list[_Edit]:
