@@ -302,3 +302,29 @@ apps:
     code, out, err = bump(remote, "--strategy", "semver", "--range", "^1", "--json")
     assert (code, err) == (0, "")
     assert [(a["old"], a["new"]) for a in json.loads(out)["apps"]] == [("1.3.5", "1.10.0")]
+
+
+def test_dry_run_json_gives_each_files_unified_diff(repo: tuple[Remote, dict[str, dict[str, str]]]) -> None:
+    remote, _ = repo
+    head = remote.head()
+    code, out, err = bump(remote, "--app", "api", "--app", "workers", "--dry-run", "--json")
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    assert result["dry_run"] is True and result["commit"] is None
+    assert result["diffs"] == {
+        "k8s/api/values-stage.yaml": (
+            "--- a/k8s/api/values-stage.yaml\n+++ b/k8s/api/values-stage.yaml\n@@ -1,5 +1,5 @@\n"
+            " # api values\n image:\n   repository: example/api\n"
+            f"-  tag: {OLD}   # deployed by hand once\n+  tag: {NEW}   # deployed by hand once\n"
+            " resources: {}\n"
+        ),
+        "k8s/shared/values-stage.yaml": (
+            "--- a/k8s/shared/values-stage.yaml\n+++ b/k8s/shared/values-stage.yaml\n@@ -1,4 +1,4 @@\n"
+            f' workers:\n-  image: {{tag: "{OLD}"}}\n+  image: {{tag: "{NEW}"}}\n'
+            f' cron:\n   image: {{tag: "{OLD}"}}\n'
+        ),
+    }
+    assert remote.head() == head
+    code, out, err = bump(remote, "--app", "api", "--json")
+    assert (code, err) == (0, "")
+    assert "diffs" not in json.loads(out)  # only a dry run carries them

@@ -3,7 +3,8 @@
 The use cases build these values; the commands only pick a rendering. The JSON of a write
 (`bump`, `promote`, `rollback`) is a stable contract consumed by the GitHub Action and the orb:
 {"command", "env", "changed", "commit", "pr_number", "pr_url", "apps": [{"app", "env", "image",
-"old", "new", "digest", "files", "changed"}]} plus "dry_run" and "notes".
+"old", "new", "digest", "files", "changed"}]} plus "dry_run" and "notes"; a dry run also gives
+"diffs": {file: unified diff}.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class WriteReport:
     branch: str | None = None  # where the commit landed (the PR head when plain git opens no PR)
 
     def to_json(self) -> dict[str, Any]:
+        """Return the JSON contract; a dry run adds "diffs": {file: unified diff} of what it would write."""
+        extra = {"diffs": {item.path: diff(item) for item in self.diffs}} if self.dry_run else {}
         return {
             "command": self.command,
             "env": self.env,
@@ -75,6 +78,7 @@ class WriteReport:
                 for a in self.apps
             ],
             "notes": list(self.notes),
+            **extra,
         }
 
 
