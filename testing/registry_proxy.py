@@ -36,7 +36,7 @@ class Faults:
 
     `permanent` answers every matching request with that status instead; `first` fails just the first
     N matching requests (a deterministic schedule). `resets` adds connection resets to the mix; `delay`
-    slows every forwarded request.
+    slows every forwarded request. `headers` are added to every fault answer (e.g. a challenge).
     """
 
     rate: float = 0.0
@@ -48,6 +48,7 @@ class Faults:
     first: int = 0
     kinds: frozenset[str] | None = None
     seed: int = 1234
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def request_kind(method: str, path: str) -> str:
@@ -80,6 +81,8 @@ class RegistryProxy:
     faults_served: Counter[str] = field(default_factory=Counter)
     log: list[tuple[str, str, int]] = field(default_factory=list)
     drop_headers: frozenset[str] = frozenset()  # response headers to withhold, lower-case
+    link_override: str | None = None  # the target of every tags page's Link (another host, a loop)
+    corrupt: frozenset[str] = frozenset()  # request kinds whose body is altered: a digest mismatch
     _matched: int = 0
     _rng: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -203,7 +206,7 @@ def _handler(proxy: RegistryProxy) -> type[BaseHTTPRequestHandler]:
                 return
             status = int(fault)
             body = json.dumps({"errors": [{"code": "UNAVAILABLE", "message": f"injected {status}"}]}).encode()
-            headers = [("Content-Type", "application/json")]
+            headers = [("Content-Type", "application/json"), *proxy.faults.headers]
             if status == 429 and proxy.faults.retry_after is not None:
                 headers.append(("Retry-After", proxy.faults.retry_after))
             self._send(status, headers, body, head=self.command == "HEAD")
@@ -228,6 +231,8 @@ def _handler(proxy: RegistryProxy) -> type[BaseHTTPRequestHandler]:
                 status, headers, data = self._tags(split.path, parse_qs(split.query))
             else:
                 status, headers, data = self._upstream(self.command, self.path, body)
+            if kind in proxy.corrupt and status == 200 and data:
+                data = data + b" "  # still JSON, but no longer the bytes the digest names
             with proxy._lock:
                 proxy.log.append((self.command, self.path, status))
             self._send(status, headers, data, head=self.command == "HEAD")
@@ -260,6 +265,7 @@ def _handler(proxy: RegistryProxy) -> type[BaseHTTPRequestHandler]:
                 link = f"{quote(path)}?{urlencode(params)}"
                 if proxy.link_style == "absolute":
                     link = f"{proxy.url}{link}"
+                link = proxy.link_override or link
                 out.append(("Link", f'<{link}>; rel="next"'))
             return 200, out, json.dumps({"name": listing.get("name"), "tags": page}).encode()
 
@@ -292,6 +298,8 @@ def start_proxy(
     link_style: str = "relative",
     faults: Faults | None = None,
     drop_headers: tuple[str, ...] = (),
+    link_override: str | None = None,
+    corrupt: tuple[str, ...] = (),
 ) -> RegistryProxy:
     """Start a proxy on 127.0.0.1 (a free port) for the registry at `upstream` (http://HOST:PORT)."""
     if link_style not in ("relative", "absolute", "opaque"):
@@ -304,6 +312,8 @@ def start_proxy(
         link_style=link_style,
         faults=plan,
         drop_headers=frozenset(h.lower() for h in drop_headers),
+        link_override=link_override,
+        corrupt=frozenset(corrupt),
         _rng=random.Random(plan.seed),
     )
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
