@@ -226,3 +226,16 @@ def test_author_from_config_else_environment_else_default(
     assert git("log", "-1", "--format=%an <%ae>", cwd=remote.bare).strip() == expected
     # Without a committer in the environment, the author commits too.
     assert git("log", "-1", "--format=%cn <%ce>", cwd=remote.bare).strip() == expected
+
+
+def test_url_clone_is_shallow_until_history_deepens_it(tmp_path: Path) -> None:
+    remote = make_remote(tmp_path, {"api.yaml": VALUES})
+    for version in ("v2", "v3"):
+        remote.commit({"api.yaml": VALUES.replace("v1", version)}, f"api {version}")
+    with GitBackend(f"file://{remote.bare}") as backend:
+        assert backend.read("main", "api.yaml") == VALUES.replace("v1", "v3").encode()
+        assert git("rev-parse", "--is-shallow-repository", cwd=backend.dir).strip() == "true"
+        assert git("rev-list", "--count", "refs/remotes/origin/main", cwd=backend.dir).strip() == "1"
+        revisions = backend.history("main", "api.yaml")
+        assert git("rev-parse", "--is-shallow-repository", cwd=backend.dir).strip() == "false"
+    assert [r.content for r in revisions] == [VALUES.replace("v1", v).encode() for v in ("v3", "v2", "v1")]
