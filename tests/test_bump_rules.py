@@ -32,6 +32,8 @@ def test_frozen_environment_refuses_writes_but_shows_status(ops: GitOps) -> None
     head = ops.remote.head()
     cfg = ops.remote.work / ".updater.yaml"
     for args in (
+        ["bump", "--env", "production", "--sha", SHA],
+        ["bump", "--env", "production", "--app", "web", "--tag", TAGS[1]],
         ["promote", "--from", "staging", "--to", "production"],
         ["rollback", "--env", "production", "--app", "api"],
     ):
