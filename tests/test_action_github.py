@@ -105,10 +105,18 @@ def test_bump_then_promote_by_pull_request(
     assert "| `api` | `production` | `stage-api-0000000` | `stage-api-1a2b3c4` |" in summary
     assert token not in "\n".join(log.splitlines()[1:])
 
-    # Promoting again updates the same pull request rather than opening another.
-    outputs, _, _ = step(tmp_path, "again", workspace, {"command": "promote", "to": "production", **login})
-    assert len(server.state.pulls) == 1
-    assert outputs["pr-number"] in ("", str(pr.number))
+    # Promoting again with nothing new changes nothing and opens nothing, and reports the pull request
+    # that already carries the change: its number, link and head commit, with changed "false".
+    pr_head = server.state.ref_oid(pr.head)
+    again, summary, _ = step(
+        tmp_path, "again", workspace, {"command": "promote", "to": "production", **login}
+    )
+    assert len(server.state.pulls) == 1 and server.state.ref_oid(pr.head) == pr_head
+    assert (again["changed"], again["changed-apps"]) == ("false", "[]")
+    assert (again["pr-number"], again["pr-url"]) == (outputs["pr-number"], outputs["pr-url"])
+    assert (again["commit-sha"], again["tag"]) == (pr_head, "stage-api-1a2b3c4")
+    assert f"| `api` | `production` | `stage-api-0000000` | `stage-api-1a2b3c4` | [#{pr.number}](" in summary
+    assert f"Note: pull request #{pr.number} already has these changes\n" in summary
 
 
 def test_mode_and_wait_merged_inputs_land_by_auto_merge(

@@ -86,13 +86,16 @@ def outputs(result: Mapping[str, Any]) -> dict[str, str]:
     changed = result.get("changed")
     if changed is None:
         changed = any(bool(a.get("changed")) for a in apps)
+    # A re-run whose pull request already holds the change reports the apps as changed (against the
+    # base branch) but changes nothing itself: changed-apps follows `changed`, what this run did.
+    changed_apps = sorted(str(a.get("app")) for a in apps if a.get("changed")) if changed else []
     return {
         "changed": _text(bool(changed)),
         "tag": _text(single.get("new")) if single else "",
         "tags": json.dumps(tags, sort_keys=True),
         "digest": _text(single.get("digest")) if single else "",
         "digests": json.dumps(digests, sort_keys=True),
-        "changed-apps": json.dumps(sorted(str(a.get("app")) for a in apps if a.get("changed"))),
+        "changed-apps": json.dumps(changed_apps),
         "commit-sha": _text(result.get("commit")),
         "pr-number": _text(result.get("pr_number")),
         "pr-url": _text(result.get("pr_url")),
@@ -138,6 +141,9 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
         lines.append("Dry run: nothing was written.")
     if result.get("commit"):
         lines.append(f"Commit: `{result['commit']}`")
+    notes = result.get("notes")
+    for note in notes if isinstance(notes, list) else ():
+        lines.append(f"Note: {_text(note)}")
     if run_url:
         lines.append(f"Run: {run_url}")
     return "\n".join(lines).rstrip("\n") + "\n"
