@@ -80,10 +80,14 @@ def _config(tmp: Path, url: str) -> Path:
     return path
 
 
-def test_git_sends_the_token_to_the_server_and_never_prints_it(tmp_path: Path, server: str) -> None:
+@pytest.mark.parametrize("by_flag", [False, True], ids=["GITHUB_TOKEN", "--token"])
+def test_git_sends_the_token_to_the_server_and_never_prints_it(
+    tmp_path: Path, server: str, by_flag: bool
+) -> None:
     config = _config(tmp_path, f"{server}/acme/gitops.git")
-    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_SERVER_URL": server}
-    result = run("--debug", "status", "--config", str(config), env=env)
+    env = {"GITHUB_TOKEN": "" if by_flag else TOKEN, "GITHUB_SERVER_URL": server}
+    flag = ["--token", TOKEN] if by_flag else []
+    result = run("--debug", "status", "--config", str(config), *flag, env=env)
     assert result.returncode == 1, result.stderr
     assert _Recorder.seen and set(_Recorder.seen) == {f"basic {BASIC}"}
     output = result.stdout + result.stderr

@@ -82,7 +82,7 @@ def github_auth_env(remote: str, environ: Mapping[str, str]) -> dict[str, str]:
 class GitBackend:
     """Backend over a git remote (URL or path); use as a context manager to remove the clone."""
 
-    def __init__(self, remote: str, *, workdir: Path | None = None) -> None:
+    def __init__(self, remote: str, *, workdir: Path | None = None, token: str | None = None) -> None:
         self.remote = remote
         _register_url_secret(remote)
         self._tmp: str | None = None
@@ -90,7 +90,7 @@ class GitBackend:
             self._tmp = tempfile.mkdtemp(prefix="updater-git-")
             workdir = Path(self._tmp)
         self.dir = workdir
-        self._auth = github_auth_env(remote, os.environ)
+        self._auth = github_auth_env(remote, {**os.environ, **({"GITHUB_TOKEN": token} if token else {})})
         self._fetched: set[str] = set()
         self._full: set[str] = set()
         if not (workdir / ".git").exists():

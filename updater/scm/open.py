@@ -93,7 +93,7 @@ def open_backend(
     elif chosen == "git":
         from updater.scm.git import GitBackend
 
-        with GitBackend(remote_url(config)) as backend:
+        with GitBackend(remote_url(config), token=github.token if github else None) as backend:
             yield backend
     elif chosen == "github":
         from updater.scm.github import open_github
