@@ -290,3 +290,29 @@ def test_cli_on_a_layout(tmp_path: Path) -> None:
     bad = run("resolve", "oci:docs", "--wait", "soon", "--tag", "latest", cwd=tmp_path)
     assert bad.returncode == 2
     assert "'soon' is not a duration; write e.g. 90s, 5m or 1m30s" in bad.stderr
+
+
+def test_cli_image_tag_is_the_digest_strategy_tag_never_silently_dropped(tmp_path: Path) -> None:
+    build_layout(tmp_path / "docs", [LayoutImage(["stage-docs-1a2b3c4", "latest"], utc(2026, 1, 1))])
+    build_layout(tmp_path / "docs", [LayoutImage(["stage-docs-0000000"], utc(2025, 1, 1))])
+    for args in ((), ("--strategy", "digest"), ("--strategy", "digest", "--include", "^stage-")):
+        done = run("resolve", "oci:docs:latest", *args, cwd=tmp_path)
+        assert (done.returncode, done.stdout, done.stderr) == (0, "stage-docs-1a2b3c4\n", "")
+    refused = {
+        ("--template", "stage-{sha:7}"): "--template",
+        ("--range", "^1"): "--range",
+        ("--strategy", "newest", "--include", "^stage-"): "--strategy newest",
+    }
+    for args, flag in refused.items():
+        done = run("resolve", "oci:docs:latest", *args, "--sha", SHA, cwd=tmp_path)
+        assert (done.returncode, done.stdout, done.stderr) == (
+            2,
+            "",
+            f"updater: error: oci:docs:latest: :latest asks for the immutable tag with latest's digest "
+            f"and cannot be combined with {flag}: drop :latest, or the flag\n",
+        )
+    twice = run("resolve", "oci:docs:latest", "--tag", "stable", cwd=tmp_path)
+    assert (twice.returncode, twice.stderr) == (
+        2,
+        "updater: error: oci:docs:latest: the tag is given twice (:latest and --tag): keep one\n",
+    )

@@ -11,6 +11,7 @@ import click
 
 from updater.commands.options import registry_options_from_options, strategy_from_options, strategy_options
 from updater.errors import InputError
+from updater.resolve import Strategy
 
 
 def _to_json(resolution: Any, explain: bool) -> str:
@@ -37,6 +38,42 @@ def _to_json(resolution: Any, explain: bool) -> str:
             "requests": resolution.requests,
         }
     )
+
+
+def _strategy(image: str, ref_tag: str | None, kw: dict[str, Any]) -> Strategy:
+    """Return the strategy the flags and IMAGE ask for; IMAGE:TAG means the digest strategy's tag."""
+    strategy = strategy_from_options(**kw)
+    if ref_tag:
+        if kw.get("tag"):
+            raise InputError(f"{image}: the tag is given twice (:{ref_tag} and --tag): keep one")
+        other = next(
+            (
+                flag
+                for flag, given in (
+                    (f"--strategy {kw.get('strategy')}", kw.get("strategy") not in (None, "digest")),
+                    ("--template", kw.get("template")),
+                    ("--range", kw.get("semver_range")),
+                )
+                if given
+            ),
+            None,
+        )
+        if other is not None:
+            # The tag would be ignored: say so rather than resolve something the user did not ask for.
+            raise InputError(
+                f"{image}: :{ref_tag} asks for the immutable tag with {ref_tag}'s digest and cannot be "
+                f"combined with {other}: drop :{ref_tag}, or the flag"
+            )
+        return strategy_from_options(strategy, strategy="digest", tag=ref_tag)
+    given = kw.get("strategy") or kw.get("template") or kw.get("tag") or kw.get("semver_range")
+    if not given:
+        if not kw.get("include"):
+            raise InputError(
+                f"{image}: say how to pick the tag: --template, --tag, --range, "
+                "or --strategy newest --include REGEX"
+            )
+        strategy = strategy_from_options(strategy, strategy="newest")
+    return strategy
 
 
 @click.command("resolve")
@@ -73,17 +110,7 @@ def command(
     ref = parse(image)
     if ref.digest:
         raise InputError(f"{image}: give the image without a digest; resolve finds the tag and its digest")
-    strategy = strategy_from_options(**kw)
-    if not kw.get("strategy") and not kw.get("template") and not kw.get("tag") and not kw.get("semver_range"):
-        if ref.tag:  # `resolve app:latest` means: the immutable tag with latest's digest
-            strategy = strategy_from_options(strategy, tag=ref.tag)
-        elif not kw.get("include"):
-            raise InputError(
-                f"{image}: say how to pick the tag: --template, --tag, --range, "
-                "or --strategy newest --include REGEX"
-            )
-        else:
-            strategy = strategy_from_options(strategy, strategy="newest")
+    strategy = _strategy(image, ref.tag, kw)
     needs_sha = "{sha" in (strategy.template or "") + (strategy.tag or "")
     variables = TemplateVars(
         sha=commit_sha(kw.get("sha")) if needs_sha or kw.get("sha") else None,
