@@ -143,6 +143,21 @@ ERRORS = [
         ["{f}", "image.tag", "sha256:" + "a" * 64],
         "{f}:3: image.tag holds 'v1', not a digest: sha256:",
     ),
+    (
+        "image:\n  tag: |\n    v1\n",
+        ["{f}", "image.tag", "v2"],
+        "{f}:2: image.tag is a block scalar (|): write it as a plain value first",
+    ),
+    (
+        "defaults: &d\n  tag: v1\napp:\n  <<: *d\n",
+        ["{f}", "app.tag", "v2"],
+        "{f}:4: app.tag is inherited through '<<' from line 2: change it there, or add the key here",
+    ),
+    (
+        "image:\n  tag: v1\n",
+        ["--create", "{f}", "sidecar.tag", "v2"],
+        "{f}:1: the document root has no key 'sidecar'; it has: image",
+    ),
     (b"a: \xff\n", ["{f}", "a", "v2"], "{f}:1: not UTF-8 text (byte 3): save the file as UTF-8"),
 ]
 
