@@ -26,6 +26,15 @@ from updater.scm.github import open_github
 TOKEN = "ghp_" + "F4ult" * 8
 
 
+@pytest.fixture(autouse=True)
+def fresh_budget() -> Iterator[None]:
+    """Each test is one run: a fresh run-wide retry budget (earlier tests in this process spent theirs)."""
+    before = retry.policy()
+    retry.set_policy(before)
+    yield
+    retry.set_policy(before)
+
+
 @pytest.fixture
 def gh(tmp_path: Path) -> Iterator[GitHubServer]:
     with start_github(tmp_path, gitops_files(5), token=TOKEN) as server:
@@ -171,6 +180,10 @@ def test_permanent_failure_exits_1_and_leaves_no_orphan_branch(gh: GitHubServer)
     assert caught.value.exit_code == EXIT_REMOTE
     assert "Resource not accessible by integration" in caught.value.message
     assert "updater/production/app04" in caught.value.message
+    assert caught.value.message.startswith("createPullRequest on acme/gitops: ")
+    assert caught.value.message.endswith(
+        "; give the token pull-requests: write (a classic token: the repo scope)"
+    )
     assert gh.state.ref_oid(spec.head) is None  # the branch it created is gone again
     assert not gh.state.pulls
 
@@ -342,3 +355,26 @@ def test_secondary_limit_without_retry_after_beyond_the_budget_fails_at_once(
     assert "--retry-budget" in message
     assert sleeps == [] and gh.state.ref_oid("main") == base  # nothing changed
     assert [what for _, _, what in gh.log].count("mutation createCommitOnBranch") == 1
+
+
+def test_a_403_names_the_operation_and_the_permission_to_grant(gh: GitHubServer) -> None:
+    gh.inject(Fault("graphql:createPullRequest", 403, message="Resource not accessible by integration"))
+    spec = pr_spec("updater/production/app03")
+    with pytest.raises(RemoteError) as caught:
+        backend(gh).apply(
+            CommitRequest("main", "bump", "pull-request", pull_request=spec), bump({path(3): "v2"})
+        )
+    assert caught.value.exit_code == EXIT_REMOTE
+    assert caught.value.message.startswith(
+        "createPullRequest on acme/gitops: 403 Resource not accessible by integration; "
+        "give the token pull-requests: write"
+    )
+    assert gh.state.ref_oid(spec.head) is None and not gh.state.pulls  # its branch deleted again
+
+    gh.inject(Fault("graphql:createCommitOnBranch", 403, message="Resource not accessible by integration"))
+    with pytest.raises(RemoteError) as commit:
+        backend(gh).apply(CommitRequest("main", "bump"), bump({path(3): "v2"}))
+    assert commit.value.message.startswith(
+        "createCommitOnBranch on acme/gitops: 403 Resource not accessible by integration; "
+        "give the token contents: write"
+    )

@@ -35,10 +35,33 @@ class RateLimited(retry.Transient):
 class GitHubHTTPError(Exception):
     """A definite, non-retryable answer from GitHub (REST status, or GraphQL error type)."""
 
-    def __init__(self, status: int | str, message: str) -> None:
+    def __init__(self, status: int | str, message: str, what: str = "", repository: str = "") -> None:
         super().__init__(f"{status} {message}")
         self.status = status
         self.message = message
+        self.what = what  # the operation, e.g. "createPullRequest" or "create tree"
+        self.repository = repository
+
+    def describe(self) -> str:
+        """One line for the user: the operation, where, GitHub's answer, and for a 403 what to grant."""
+        where = f"{self.what} on {self.repository}" if self.repository else self.what or "GitHub"
+        text = f"{where}: {self.status} {self.message}"
+        hint = permission_hint(self.what) if self.status == 403 else None
+        return f"{text}; {hint}" if hint else text
+
+
+# Which fine-grained permission an operation needs (GitHub Apps and fine-grained tokens).
+_PR_WORDS = ("PullRequest", "pull request", "reviewers", "addComment", "merge #")
+_CONTENT_WORDS = ("Ref", "Commit", "tree", "commit", "update ", "create ", "delete ", "store ")
+
+
+def permission_hint(what: str) -> str:
+    """Return what to grant for a 403 on the operation `what`."""
+    if any(word in what for word in _PR_WORDS):
+        return "give the token pull-requests: write (a classic token: the repo scope)"
+    if any(word in what for word in _CONTENT_WORDS):
+        return "give the token contents: write (a classic token: the repo scope)"
+    return "give the token contents: read, and check that it can see the repository"
 
 
 def open_github(
@@ -132,10 +155,10 @@ def guarded(fn: Callable[[], T], what: str) -> T:
     except retry.Transient as exc:
         raise RemoteError(f"{exc} (gave up after retries)") from None
     except GitHubHTTPError as exc:
-        raise RemoteError(f"{what}: GitHub answered {exc.status}: {exc.message}") from None
+        raise RemoteError(exc.describe() if exc.what else f"{what}: {exc.describe()}") from None
 
 
-def translate(fn: Callable[[], T], what: str) -> T:
+def translate(fn: Callable[[], T], what: str, repository: str = "") -> T:
     """Return fn(), turning PyGithub/requests failures into Transient or GitHubHTTPError."""
     import requests
     from github import GithubException
@@ -155,7 +178,7 @@ def translate(fn: Callable[[], T], what: str) -> T:
             raise RemoteError(
                 f"{what}: GitHub rejected the credentials (401): check the token or App key"
             ) from None
-        raise GitHubHTTPError(status, message) from None
+        raise GitHubHTTPError(status, message, what, repository) from None
     except requests.RequestException as exc:
         raise retry.Transient(f"{what}: {type(exc).__name__} talking to GitHub") from None
 
@@ -226,6 +249,7 @@ class GitHubBackend:
         headers, body = translate(
             lambda: self.requester.requestJsonAndCheck("POST", self.requester.graphql_url, input=payload),
             what,
+            self.repository,
         )
         if not isinstance(body, dict):
             raise retry.Transient(f"{what}: GitHub GraphQL answered no JSON object")
@@ -252,7 +276,9 @@ class GitHubBackend:
 
     def rest(self, verb: str, path: str, body: dict[str, Any] | None, what: str) -> Any:
         url = f"/repos/{self.owner}/{self.name}{path}"
-        _, data = translate(lambda: self.requester.requestJsonAndCheck(verb, url, input=body), what)
+        _, data = translate(
+            lambda: self.requester.requestJsonAndCheck(verb, url, input=body), what, self.repository
+        )
         return data
 
     # --- Backend ----------------------------------------------------------------------------
@@ -335,7 +361,7 @@ def retry_call(fn: Callable[[], T]) -> T:
     except retry.Transient as exc:
         raise RemoteError(f"{exc} (gave up after retries)") from None
     except GitHubHTTPError as exc:
-        raise RemoteError(f"GitHub answered {exc.status}: {exc.message}") from None
+        raise RemoteError(exc.describe()) from None
 
 
 def guarded_query(backend: GitHubBackend, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from updater import retry
 from updater.errors import InputError, RemoteError, UpdaterError
 from updater.scm import _graphql as gql
 from updater.scm.base import CommitRequest, Editor, Outcome, PullRequestSpec, Reader
-from updater.scm.github import GitHubBackend, GitHubHTTPError, RateLimited, retry_call
+from updater.scm.github import GitHubBackend, GitHubHTTPError, RateLimited, permission_hint, retry_call
 
 MODES = ("commit", "pull-request", "auto-merge")
 MERGE_METHODS = ("merge", "squash", "rebase")
@@ -66,7 +66,7 @@ def _attempts(fn: Any) -> Outcome:
     except retry.Transient as exc:
         raise RemoteError(f"GitHub: {exc} (gave up after retries)") from None
     except GitHubHTTPError as exc:
-        raise RemoteError(f"GitHub answered {exc.status}: {exc.message}") from None
+        raise RemoteError(exc.describe()) from None
     return result
 
 
@@ -349,8 +349,10 @@ class _Run:
             message = str(error.get("message"))
             if "already exists" in message.lower():
                 raise LostRace(f"a pull request for {spec.head} appeared meanwhile")
+            hint = f"; {permission_hint(part.field)}" if error.get("type") == "FORBIDDEN" else ""
             raise RemoteError(
-                f"GitHub refused the pull request for {spec.head} into {self.request.branch}: {message}"
+                f"{part.field} on {self.gh.repository}: GitHub refused the pull request for {spec.head} "
+                f"into {self.request.branch}: {message}{hint}"
             )
         return gql.parse_pull(data["pullRequest"])
 
@@ -378,7 +380,7 @@ class _Run:
         try:
             fn()
         except GitHubHTTPError as exc:
-            self.notes.append(f"GitHub refused a pull request setting ({exc.status}): {exc.message}")
+            self.notes.append(f"GitHub refused a pull request setting: {exc.describe()}")
 
     def followups(self, snap: gql.Snapshot, pr: gql.PullRequest) -> None:
         """Close the PRs this one supersedes and enable auto-merge: one document."""
