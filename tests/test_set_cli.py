@@ -70,7 +70,15 @@ def test_json_one_change(values: Path) -> None:
         "changed": True,
         "line": 3,
         "changes": [
-            {"key": "image.tag", "document": 0, "line": 3, "old": "v1", "new": "v2", "changed": True}
+            {
+                "key": "image.tag",
+                "document": 0,
+                "line": 3,
+                "old": "v1",
+                "new": "v2",
+                "changed": True,
+                "shared_with": None,
+            }
         ],
     }
 
@@ -88,6 +96,25 @@ def test_json_image_locator_with_several_changes_and_dry_run(values: Path) -> No
         "+  - image: eu.gcr.io/p/app:v2",
     ]
     assert_untouched(values, VALUES.encode())
+
+
+def test_an_edit_inside_a_shared_block_lists_every_key_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "v.yaml"
+    path.write_text("a: &x {tag: v1}\nb: *x\nc:\n  <<: *x\n")
+    result = run("set", str(path), "a.tag", "v2")
+    assert result.returncode == 0, result.stderr
+    assert path.read_text() == "a: &x {tag: v2}\nb: *x\nc:\n  <<: *x\n"
+    assert result.stdout == (
+        f"{path}:1: a.tag: set v2 (was v1)\n"
+        f"{path}:2: b.tag: set v2 (was v1), shared with a.tag\n"
+        f"{path}:4: c.tag: set v2 (was v1), shared with a.tag\n"
+    )
+    report = json.loads(run("set", "--json", str(path), "a.tag", "v3").stdout)
+    assert [(c["key"], c["line"], c["shared_with"]) for c in report["changes"]] == [
+        ("a.tag", 1, None),
+        ("b.tag", 2, "a.tag"),
+        ("c.tag", 4, "a.tag"),
+    ]
 
 
 def test_already_up_to_date_writes_nothing(values: Path) -> None:

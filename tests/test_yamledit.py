@@ -400,6 +400,23 @@ def test_path_through_an_alias_is_refused_naming_the_definition() -> None:
     )
 
 
+def test_edit_inside_an_anchored_block_reports_every_path_that_reads_it() -> None:
+    text = (
+        "a: &x\n  img:\n    tag: v1\nb: *x\nc:\n  <<: *x\nd:\n  <<: *x\n  img: own\ne: [*x]\n"
+        "s: &s v1\nt: *s\n"
+    )
+    new, changes = set_value(text, Locator(key="a.img.tag"), "v2")
+    assert new == text.replace("tag: v1", "tag: v2")
+    assert changes == [
+        Change("a.img.tag", 0, 3, "v1", "v2"),
+        Change("b.img.tag", 0, 4, "v1", "v2", shared_with="a.img.tag"),
+        Change("c.img.tag", 0, 6, "v1", "v2", shared_with="a.img.tag"),  # d overrides img: not listed
+        Change("e[0].img.tag", 0, 10, "v1", "v2", shared_with="a.img.tag"),
+    ]
+    _, changes = set_value(text, Locator(key="s"), "v2", allow_aliases=True)
+    assert changes == [Change("s", 0, 11, "v1", "v2"), Change("t", 0, 12, "v1", "v2", shared_with="s")]
+
+
 def test_value_inherited_through_merge_key_is_refused() -> None:
     text = "defaults: &d\n  tag: v1\napp:\n  <<: *d\n  name: app\n"
     assert error(text, Locator(key="app.tag")) == (

@@ -84,7 +84,8 @@ def command(
     else:
         for change in changes:
             verb = "set" if change.changed else "already"
-            click.echo(f"{file}:{change.line}: {change.path}: {verb} {change.new} (was {change.old})")
+            shared = f", shared with {change.shared_with}" if change.shared_with else ""
+            click.echo(f"{file}:{change.line}: {change.path}: {verb} {change.new} (was {change.old}){shared}")
 
 
 def _read(file: str, path: Path) -> str:
@@ -114,6 +115,7 @@ def _report(file: str, changes: list[Any], diff: str | None) -> dict[str, Any]:
             "old": c.old,
             "new": c.new,
             "changed": c.changed,
+            "shared_with": c.shared_with,
         }
         for c in changes
     ]

@@ -29,6 +29,8 @@ class Locator:
 class Change:
     """One scalar that was (or would be) edited; `old` is None for a null or missing value.
 
+    `shared_with` names the edited key when this path only reads that scalar through an alias of a
+    block around it (`b: *a` or `<<: *a`): its value changes with it, though its bytes do not.
     `retyped` marks an old value written plain that some reader does not take as a string (`1.10`
     is a float): setting the same text still changes the file, to quote it.
     """
@@ -39,6 +41,7 @@ class Change:
     old: str | None
     new: str
     retyped: bool = False
+    shared_with: str | None = None  # set on a path that reads the edited scalar through an alias
 
     @property
     def changed(self) -> bool:
