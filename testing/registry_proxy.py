@@ -5,7 +5,9 @@ proxy fetches the full list upstream and serves it in pages the way the distribu
 (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#listing-tags): `n` results after
 `last`, lexically ordered, with `Link: <...>; rel="next"`. The link is relative, absolute, or "opaque"
 (a cursor parameter the client must echo unchanged, as some registries do). Everything else is forwarded
-byte for byte. Faults (5xx, 429 with Retry-After, connection resets, delays) are drawn from a seeded RNG.
+byte for byte. It also serves as an HTTP_PROXY (absolute-form request targets), which lets a test
+reach it under a registry name that is not loopback, such as gcr.io. Faults (5xx, 429 with
+Retry-After, connection resets, delays) are drawn from a seeded RNG.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ class RegistryProxy:
     drop_headers: frozenset[str] = frozenset()  # response headers to withhold, lower-case
     link_override: str | None = None  # the target of every tags page's Link (another host, a loop)
     corrupt: frozenset[str] = frozenset()  # request kinds whose body is altered: a digest mismatch
+    authorizations: list[str] = field(default_factory=list)  # Authorization headers received
     _matched: int = 0
     _rng: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -218,6 +221,8 @@ def _handler(proxy: RegistryProxy) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else None
             with proxy._lock:
                 proxy.counts[kind] += 1
+                if self.headers.get("Authorization"):
+                    proxy.authorizations.append(self.headers["Authorization"])
             fault = proxy._draw_fault(kind)
             if fault is not None:
                 with proxy._lock:
@@ -230,7 +235,9 @@ def _handler(proxy: RegistryProxy) -> type[BaseHTTPRequestHandler]:
             if kind == "tags" and self.command == "GET":
                 status, headers, data = self._tags(split.path, parse_qs(split.query))
             else:
-                status, headers, data = self._upstream(self.command, self.path, body)
+                # An absolute-form target (we are someone's HTTP_PROXY) goes upstream in origin form.
+                target = split.path + (f"?{split.query}" if split.query else "")
+                status, headers, data = self._upstream(self.command, target, body)
             if kind in proxy.corrupt and status == 200 and data:
                 data = data + b" "  # still JSON, but no longer the bytes the digest names
             with proxy._lock:

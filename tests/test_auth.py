@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from testing.registry import RunningRegistry, push_image, start_registry
+from testing.registry_proxy import start_proxy
+from testing.token_server import TokenServer
 from updater import redact
 from updater.errors import InputError, RemoteError
 from updater.imageref import parse
@@ -313,10 +315,9 @@ def _no_metadata_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
 
 
-def test_google_hosts_use_application_default_credentials(
-    tmp_path: Path, docker_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """google.auth turns a service-account ADC file into a token at a loopback OAuth2 token endpoint."""
+@pytest.fixture
+def adc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenServer]:
+    """A service-account ADC file whose token_uri is a loopback OAuth2 token endpoint (returned)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -345,16 +346,44 @@ def test_google_hosts_use_application_default_credentials(
             )
         )
         monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
-        for host in ("europe-docker.pkg.dev", "gcr.io", "eu.gcr.io"):
-            found = credentials_for(host, RegistryOptions())
-            assert found is not None
-            user, secret = found
-            assert user == "oauth2accesstoken" and secret in oauth.issued
-            assert secret in redact.secrets()
-        assert oauth.counts["post"] == 3
-        assert credentials_for("ghcr.io", RegistryOptions()) is None
+        yield oauth
     finally:
         oauth.stop()
+
+
+def test_google_hosts_use_application_default_credentials(docker_home: Path, adc: TokenServer) -> None:
+    """google.auth turns a service-account ADC file into a token at a loopback OAuth2 token endpoint."""
+    oauth = adc
+    for host in ("europe-docker.pkg.dev", "gcr.io", "eu.gcr.io"):
+        found = credentials_for(host, RegistryOptions())
+        assert found is not None
+        user, secret = found
+        assert user == "oauth2accesstoken" and secret in oauth.issued
+        assert secret in redact.secrets()
+    assert oauth.counts["post"] == 3
+    assert credentials_for("ghcr.io", RegistryOptions()) is None
+
+
+def test_adc_credentials_reach_the_registry(
+    basic: tuple[RunningRegistry, str], docker_home: Path, adc: TokenServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry's Basic challenge is answered with oauth2accesstoken and the ADC access token.
+
+    The real registry sits behind the proxy, reached as gcr.io through HTTP_PROXY; its htpasswd file
+    does not know the token, so it refuses it, which is the registry's business: the test is that the
+    token got there.
+    """
+    reg, _ = basic
+    with start_proxy(reg.url) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # the OAuth2 endpoint is reached directly
+        client = OciRegistry(parse("gcr.io/private/app"), RegistryOptions(insecure_hosts=("gcr.io",)))
+        with pytest.raises(RemoteError, match=r"^registry gcr\.io: authentication failed \(HTTP 401\)"):
+            client.list_tags()
+    [token] = adc.issued
+    sent = {base64.b64decode(value.removeprefix("Basic ")).decode() for value in proxy.authorizations}
+    assert sent == {f"oauth2accesstoken:{token}"}
+    assert adc.counts["post"] == 1
 
 
 def test_google_host_without_adc_goes_anonymous(
