@@ -93,6 +93,7 @@ class GitHubServer:
         self.installation_id = 4242
         self.graphql_commit = True  # False: an older GHES without createCommitOnBranch
         self.faults: list[Fault] = []
+        self.gates: list[tuple[Fault, threading.Barrier]] = []
         self.log: list[tuple[str, str, str]] = []  # (kind, method, path or GraphQL operation)
         self.paths: list[str] = []  # "METHOD /path" as requested (GHES: /api/v3/..., /api/graphql)
         self.validation_errors: list[str] = []
@@ -125,12 +126,29 @@ class GitHubServer:
         with self._lock:
             self.faults.extend(faults)
 
+    def gate(self, target: str, parties: int) -> None:
+        """Hold the next `parties` requests matching `target` (as in Fault) until all have arrived,
+        then let them go at once: the writes of concurrent runs that all read the same state."""
+        with self._lock:
+            self.gates.append((Fault(target, times=parties), threading.Barrier(parties, timeout=10)))
+
     def read(self, branch: str, path: str) -> bytes | None:
         oid = self.state.ref_oid(branch)
         entry = self.state.repo.entry(oid, path) if oid else None
         return self.state.repo.blob(entry.oid) if entry else None
 
     # --- request plumbing ----------------------------------------------------------------------
+    def _pass_gate(self, method: str, path: str, body: str) -> None:
+        barrier = None
+        with self._lock:
+            for match, waiting in self.gates:
+                if match.times > 0 and match.matches(method, path, body):
+                    match.times -= 1
+                    barrier = waiting
+                    break
+        if barrier is not None:
+            barrier.wait()
+
     def _take_fault(self, method: str, path: str, body: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
@@ -203,6 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
         with gh._lock:
             gh.paths.append(f"{method} {requested}")
         gh._record("graphql" if is_graphql else "rest", method, _operation_name(raw) if is_graphql else path)
+        gh._pass_gate(method, path, raw)
         fault = gh._take_fault(method, path, raw)
         if fault and not fault.after:
             self._send(fault.status, fault.answer(), fault.headers)

@@ -11,10 +11,20 @@ import pytest
 
 from testing.github_editors import bump, gitops_files, pr_spec, unhinted, values
 from testing.github_server import GitHubServer, start_github
-from updater.scm.base import Backend, CommitRequest
+from updater import retry
+from updater.scm.base import Backend, CommitRequest, Outcome
 from updater.scm.github import open_github
 
 TOKEN = "ghp_" + "T0k3n" * 8
+
+
+@pytest.fixture(autouse=True)
+def fresh_budget() -> Iterator[None]:
+    """Each test is one run: a fresh run-wide retry budget (earlier tests in this process spent theirs)."""
+    before = retry.policy()
+    retry.set_policy(before)
+    yield
+    retry.set_policy(before)
 
 
 @pytest.fixture
@@ -150,6 +160,8 @@ def test_commit_mode_one_commit_for_all_files(gh: GitHubServer) -> None:
 
 
 def test_twenty_concurrent_bumps_all_land(gh: GitHubServer) -> None:
+    # Twenty runs are twenty processes, each with its own retry budget; here they share one.
+    retry.set_policy(retry.policy().with_budget(20 * retry.policy().budget))
     base = gh.state.ref_oid("main")
     errors: list[BaseException] = []
 
@@ -171,7 +183,37 @@ def test_twenty_concurrent_bumps_all_land(gh: GitHubServer) -> None:
     commits = gh.repo.history(gh.state.ref_oid("main"), None, 100)
     assert commits.index(base) == 20  # exactly twenty commits, none lost, none doubled
     lost = sum(1 for kind, _, what in gh.log if kind == "graphql" and "createCommitOnBranch" in what) - 20
+    assert lost > 0  # they did race (a run that lost re-read, re-edited and committed again)
     print(f"20 concurrent bumps: {lost} lost races retried")
+
+
+def test_two_pull_request_runs_racing_for_the_same_head_open_one_pr(gh: GitHubServer) -> None:
+    """Both read "no head branch", both send createRef: GitHub's "A reference already exists" for
+    one of them, which re-reads, finds the head holding exactly its change, and joins the one PR."""
+    base = gh.state.ref_oid("main")
+    spec = pr_spec("updater/production/app07")
+    gh.gate("graphql:createRef", 2)
+    outcomes: list[Outcome] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            request = CommitRequest("main", "bump app07", "pull-request", pull_request=spec)
+            outcomes.append(backend(gh).apply(request, bump({path(7): "v2"})))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [what for _, _, what in gh.log].count("mutation createRef,createCommitOnBranch") == 2
+    head = gh.state.ref_oid(spec.head)
+    assert head and gh.repo.commit(head).parents == (base,)  # one commit on the head
+    assert len(gh.state.pulls) == 1 and gh.read(spec.head, path(7)) == values("app07", "v2")
+    assert {o.pr_number for o in outcomes} == {1}
 
 
 def test_read_many_is_one_query_and_hints_the_next_apply(gh: GitHubServer) -> None:
