@@ -40,6 +40,8 @@ def test_validate_and_bump_with_config_flag_read_paths_from_the_repo_root(tmp_pa
     remote = _repo(tmp_path)
     validated = run("config", "validate", "--config", "deploy/.updater.yaml", cwd=remote.work)
     assert (validated.returncode, validated.stderr) == (0, "")
+    root = remote.work.resolve()
+    assert validated.stdout == f"deploy/.updater.yaml: ok (1 app, 1 environment; paths relative to {root})\n"
     result = run(
         "bump", "--env", "staging", "--sha", SHA, "--config", "deploy/.updater.yaml", cwd=remote.work
     )

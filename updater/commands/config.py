@@ -21,14 +21,19 @@ def command() -> None:
     help="Config file (default: .updater.yaml found from the current directory up to the git root).",
 )
 def validate(config_path: Path | None) -> None:
-    """Check the config; print "FILE: ok (N apps, M environments)" or the first error (exit 2)."""
+    """Check the config; print "FILE: ok (N apps, M environments)" or the first error (exit 2).
+
+    A config below the repository root adds "; paths relative to ROOT" inside the parentheses.
+    """
     from updater import config
 
     path = config_path if config_path is not None else config.find_config(Path.cwd())
     loaded = config.load(path)
     apps = len(loaded.apps)
     envs = len(loaded.environments)
-    click.echo(f"{path}: ok ({apps} app{'s' * (apps != 1)}, {envs} environment{'s' * (envs != 1)})")
+    # Paths are relative to the repository root: say which, when it is not the config's own folder.
+    root = "" if loaded.root == path.resolve().parent else f"; paths relative to {loaded.root}"
+    click.echo(f"{path}: ok ({apps} app{'s' * (apps != 1)}, {envs} environment{'s' * (envs != 1)}{root})")
 
 
 @command.command("schema")
