@@ -95,6 +95,8 @@ def handle(gh: GitHubServer, operation: str, path: str, body: dict[str, Any]) ->
         return 200, _ref(gh, ref, sha)
     if operation == "DELETE /repos/{owner}/{repo}/git/refs/{ref}":
         ref = "refs/" + tail.split("git/refs/", 1)[1]
+        if ref == f"refs/heads/{state.default_branch}":  # documented: 422 for the default branch
+            raise StateError("Cannot delete the default branch", 422)
         current = repo.resolve(ref)
         if current is None or not repo.update_ref(ref, ZERO, current):
             raise StateError("Reference does not exist", 422)

@@ -229,7 +229,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             status, body, operation = self._dispatch(method, path, raw, is_graphql)
         except StateError as exc:
-            status, body, operation = exc.status, _error(exc.message), self._operation(method, path)
+            status, body, operation = (
+                exc.status,
+                _error(exc.message, exc.status),
+                self._operation(method, path),
+            )
         except Exception as exc:
             gh.validation_errors.append(f"server error on {method} {path}: {exc!r}")
             status, body, operation = 500, {"message": f"loopback server error: {exc!r}"}, None
@@ -281,14 +285,14 @@ class _Handler(BaseHTTPRequestHandler):
         operation = self._operation(method, path)
         if path.startswith("/app/") or path.endswith("/installation"):
             if not self._app_jwt_ok():
-                return 401, _error("A JSON web token could not be decoded"), None
+                return 401, _error("A JSON web token could not be decoded", 401), None
         elif not self._token_ok():
-            return 401, _error("Bad credentials"), None
+            return 401, _error("Bad credentials", 401), None
         if is_graphql and method == "POST":
             result = execute(gh.state, payload.get("query", ""), payload.get("variables"), gh.graphql_commit)
             return 200, result, None
         if operation is None:
-            return 404, _error("Not Found"), None
+            return 404, _error("Not Found", 404), None
         from testing import github_rest
 
         return (*github_rest.handle(gh, operation, path, payload), operation)
@@ -311,8 +315,9 @@ class _Handler(BaseHTTPRequestHandler):
         return str(claims.get("iss")) == str(self.gh.app_id)
 
 
-def _error(message: str) -> dict[str, Any]:
-    return {"message": message, "documentation_url": "https://docs.github.com/rest", "status": "422"}
+def _error(message: str, status: int) -> dict[str, Any]:
+    """GitHub's error body: message, documentation_url, and the status as a string."""
+    return {"message": message, "documentation_url": "https://docs.github.com/rest", "status": str(status)}
 
 
 def new_token() -> str:

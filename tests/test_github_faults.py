@@ -378,3 +378,17 @@ def test_a_403_names_the_operation_and_the_permission_to_grant(gh: GitHubServer)
         "createCommitOnBranch on acme/gitops: 403 Resource not accessible by integration; "
         "give the token contents: write"
     )
+
+
+def test_lost_answer_on_deleting_the_orphan_branch_still_cleans_up(
+    gh: GitHubServer, sleeps: list[float]
+) -> None:
+    gh.state.refuse_pull_requests = "Resource not accessible by integration"
+    gh.inject(Fault("DELETE /repos/acme/gitops/git/refs/heads/updater/production/app04", 502, after=True))
+    spec = pr_spec("updater/production/app04")
+    with pytest.raises(RemoteError) as caught:
+        backend(gh).apply(
+            CommitRequest("main", "bump", "pull-request", pull_request=spec), bump({path(4): "v2"})
+        )
+    assert "left without a pull request" not in caught.value.message
+    assert gh.state.ref_oid(spec.head) is None and not gh.state.pulls

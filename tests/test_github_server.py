@@ -69,7 +69,18 @@ def test_ref_updates_follow_github(gh: GitHubServer) -> None:
     assert (again.status_code, again.json()["message"]) == (422, "Reference already exists")
     assert rest(gh, "DELETE", f"{REPO}/git/refs/heads/x").status_code == 204
     assert gh.state.ref_oid("x") is None
-    assert gh.validated >= 7 and gh.validation_errors == []
+    # Documented 422s of DELETE ref: a missing ref, and the default branch (which stays).
+    gone = rest(gh, "DELETE", f"{REPO}/git/refs/heads/x")
+    assert (gone.status_code, gone.json()["message"]) == (422, "Reference does not exist")
+    default = rest(gh, "DELETE", f"{REPO}/git/refs/heads/main")
+    assert default.status_code == 422 and gh.read("main", "a.yaml") == b"tag: v3\n"
+    # Every error body carries its own status, as GitHub's do.
+    assert [r.json()["status"] for r in (refused, again, gone, default)] == ["422"] * 4
+    missing = rest(gh, "GET", f"{REPO}/git/blobs/{'0' * 40}")
+    assert (missing.status_code, missing.json()["status"]) == (404, "404")
+    bad = requests.get(gh.url + f"{REPO}/git/blobs/{'0' * 40}", headers={"Authorization": "token nope"})
+    assert (bad.status_code, bad.json()["status"]) == (401, "401")
+    assert gh.validated >= 11 and gh.validation_errors == []
 
 
 def test_create_commit_on_branch_checks_expected_head(gh: GitHubServer) -> None:

@@ -426,8 +426,16 @@ class _Run:
         if not self.created_branch or self.pr is not None:
             return None
         head = self.spec.head
+
+        def delete() -> None:
+            try:
+                self.gh.rest("DELETE", f"/git/refs/heads/{head}", None, f"delete {head}")
+            except GitHubHTTPError as exc:  # gone already: a retry after a lost answer, or someone else
+                if not (exc.status == 422 and "does not exist" in exc.message):
+                    raise
+
         try:
-            retry_call(lambda: self.gh.rest("DELETE", f"/git/refs/heads/{head}", None, f"delete {head}"))
+            retry_call(delete)
         except UpdaterError as exc:
             return f"branch {head} is left without a pull request ({exc.message}): delete it"
         return None
