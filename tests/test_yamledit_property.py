@@ -10,7 +10,7 @@ import copy
 import os
 from dataclasses import replace
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from testing import yamlgen
@@ -24,10 +24,16 @@ KEYS = st.from_regex(r"[a-z][a-z0-9_]{0,6}(\.[a-z]{1,3})?", fullmatch=True).filt
 )
 PLAIN = st.sampled_from(["v1", "1", "1.10", "yes", "true", "null", "~", "", "0x1F", "2024-01-01", "a-b", "ü"])
 QUOTED = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)
+WORDS = st.lists(st.sampled_from(["alpha", "b2", "x-y", "über"]), min_size=2, max_size=3).map(" ".join)
+BLOCK = st.sampled_from([("line one\nline two\n", "|"), ("x\n", "|"), ("folded text\n", ">")])
 SCALARS = st.one_of(
     st.builds(yamlgen.Scalar, PLAIN, st.just("")),
     st.builds(yamlgen.Scalar, QUOTED, st.sampled_from(["'", '"'])),
+    st.builds(yamlgen.Scalar, PLAIN.filter(bool), st.sampled_from(["", '"']), tagged=st.just(True)),
+    st.builds(yamlgen.Scalar, WORDS, st.just("\n")),  # plain over several lines
+    BLOCK.map(lambda vs: yamlgen.Scalar(*vs)),  # never a target
 )
+KEY_STYLES = st.sampled_from(["", "", "'", '"'])
 TAGS = st.one_of(
     st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,20}", fullmatch=True),
     st.sampled_from(
@@ -38,7 +44,7 @@ TAGS = st.one_of(
 
 def _map(children: st.SearchStrategy[yamlgen.Node]) -> st.SearchStrategy[yamlgen.Map]:
     items = st.lists(st.tuples(KEYS, children), min_size=1, max_size=4, unique_by=lambda kv: kv[0])
-    return st.builds(yamlgen.Map, items.map(tuple), st.booleans())
+    return st.builds(yamlgen.Map, items.map(tuple), st.booleans(), key_style=KEY_STYLES)
 
 
 def _seq(children: st.SearchStrategy[yamlgen.Node]) -> st.SearchStrategy[yamlgen.Seq]:
@@ -50,7 +56,9 @@ ROOTS = st.builds(
     yamlgen.Map,
     st.lists(st.tuples(KEYS, NODES), min_size=1, max_size=4, unique_by=lambda kv: kv[0]).map(tuple),
     st.just(False),
+    key_style=KEY_STYLES,
 )
+NULLS = ("", "~", "null")
 LAYOUTS = st.builds(
     yamlgen.Layout,
     indent=st.sampled_from([2, 3, 4]),
@@ -63,43 +71,103 @@ LAYOUTS = st.builds(
 )
 
 
-def render_documents(roots: list[yamlgen.Map], layout: yamlgen.Layout) -> yamlgen.Rendered:
-    """Render each root as one document of a `---`-separated stream; spans are keyed (document, path)."""
+def share(root: yamlgen.Map, pick: int) -> yamlgen.Map:
+    """Anchor one top-level value (`&a1`) and alias it under a new last key (`zz_alias: *a1`)."""
+    shareable = [
+        i
+        for i, (_, value) in enumerate(root.items)
+        if not isinstance(value, yamlgen.Alias)
+        and not (isinstance(value, yamlgen.Scalar) and (value.style in ("|", ">") or not value.value))
+    ]
+    if not shareable:
+        return root
+    items = list(root.items)
+    index = shareable[pick % len(shareable)]
+    key, value = items[index]
+    assert not isinstance(value, yamlgen.Alias)
+    items[index] = (key, replace(value, anchor="a1"))
+    return replace(root, items=(*items, ("zz_alias", yamlgen.Alias("a1"))))  # KEYS are at most 7 chars
+
+
+def render_documents(
+    roots: list[yamlgen.Map], layout: yamlgen.Layout, *, directives: bool = False
+) -> yamlgen.Rendered:
+    """Render each root as one document of a `---`-separated stream; spans are keyed (document, path).
+
+    With `directives`, each document is `%YAML 1.1` + `---` + body + `...`.
+    """
     out = yamlgen.Rendered("")
     for index, root in enumerate(roots):
         last = index == len(roots) - 1
         part = yamlgen.render(
             root,
-            replace(layout, bom=layout.bom and index == 0, final_newline=layout.final_newline or not last),
+            replace(
+                layout,
+                bom=layout.bom and index == 0,
+                final_newline=layout.final_newline or not last or directives,
+            ),
         )
-        if index:
+        if directives:
+            out.text += ("\ufeff" if part.text.startswith("\ufeff") else "") + "%YAML 1.1" + layout.newline
+            out.text += "---" + layout.newline
+            part.text = part.text.removeprefix("\ufeff")
+            part.spans = (
+                {path: (a - 1, b - 1) for path, (a, b) in part.spans.items()}
+                if index == 0 and layout.bom
+                else part.spans
+            )
+        elif index:
             out.text += "---" + layout.newline
         offset = len(out.text)
         out.text += part.text
+        if directives:
+            out.text += "..." + (layout.newline if layout.final_newline or not last else "")
         for path, (start, end) in part.spans.items():
             out.spans[(index, *path)] = (start + offset, end + offset)
     return out
 
 
 @settings(
-    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "2000")),
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "1200")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(roots=st.lists(ROOTS, min_size=1, max_size=2), layout=LAYOUTS, tag=TAGS, data=st.data())
+@given(
+    roots=st.lists(ROOTS, min_size=1, max_size=2),
+    layout=LAYOUTS,
+    tag=TAGS,
+    shared=st.integers(min_value=-3, max_value=3),
+    directives=st.booleans(),
+    data=st.data(),
+)
 def test_random_documents_get_an_exact_edit_or_a_clean_error(
-    roots: list[yamlgen.Map], layout: yamlgen.Layout, tag: str, data: st.DataObject
+    roots: list[yamlgen.Map],
+    layout: yamlgen.Layout,
+    tag: str,
+    shared: int,
+    directives: bool,
+    data: st.DataObject,
 ) -> None:
-    rendered = render_documents(roots, layout)
+    if shared >= 0:
+        roots = [share(roots[0], shared), *roots[1:]]
+    rendered = render_documents(roots, layout, directives=directives)
     text = rendered.text
+    assume(rendered.spans)  # every value a block scalar: nothing to target
     document, *rest = data.draw(st.sampled_from(sorted(rendered.spans, key=str)))
     path = tuple(rest)
     start, end = rendered.spans[(document, *path)]
     locator = Locator(key=format_key_path(list(path)), document=document if len(roots) > 1 else None)
+    original = text
     try:
-        new, changes = set_value(text, locator, tag)
-    except YamlEditError:
-        raise AssertionError(f"refused a plain edit of {format_key_path(list(path))} in:\n{text}") from None
+        new, changes = set_value(text, locator, tag, source="values.yaml")
+    except YamlEditError as exc:
+        # The only refusals expected here are of values that anchors share (without --allow-aliases).
+        assert text == original
+        assert shared >= 0, f"refused a plain edit of {format_key_path(list(path))}: {exc.message}\n{text}"
+        assert "\n" not in exc.message and exc.message.startswith("values.yaml:"), exc.message
+        event("refused: " + " ".join(exc.message.split()[2:5]))
+        return
+    event("edited" + (" (shared)" if shared >= 0 else ""))
     head, tail = text[:start], text[end:]
     assert new.startswith(head) and new.endswith(tail), "bytes outside the target scalar changed"
     middle = new[len(head) : len(new) - len(tail)]
@@ -107,8 +175,16 @@ def test_random_documents_get_an_exact_edit_or_a_clean_error(
     old_raw = text[start:end]
     if old_raw[:1] in ("'", '"'):
         assert middle == old_raw[0] + tag + old_raw[0], "quote style not kept"
-    [change] = changes
+    # An edit inside the anchored block also changes what `zz_alias: *a1` reads: listed, shared_with set.
+    change, *through_alias = changes
+    assert all(c.shared_with == change.path and c.path.startswith("zz_alias") for c in through_alias)
+    assert shared >= 0 or not through_alias
     assert (change.new, change.document) == (tag, document)
+    scalar = yamlgen.node_at(roots[document], path)
+    assert isinstance(scalar, yamlgen.Scalar)
+    written_quoted = scalar.value == "" and isinstance(path[-1], int)  # an empty item is written ''
+    plain_null = scalar.style == "" and not scalar.tagged and scalar.value in NULLS and not written_quoted
+    assert change.old == (None if plain_null else scalar.value)
     for version in ((1, 2), (1, 1)):
         expected = copy.deepcopy(yamlgen.load(text, version))
         node = expected[document]
