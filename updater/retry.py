@@ -5,7 +5,7 @@ have checked); anything else propagates at once. When the budget is spent the la
 re-raised and the caller turns it into a `RemoteError` naming the service and the status.
 
 The budget is run-wide: every second spent in a failed attempt or in a back-off sleep, by any call,
-is taken from one account that `set_policy` (the CLI, at start) opens. A run whose remote keeps
+is taken from one account per process (a CLI run), reopened by `set_policy`. A run whose remote keeps
 failing therefore gives up within one budget however many requests it makes, while time spent in
 successful requests, and `poll`'s deliberate waits, cost nothing. Per-attempt timeouts are capped by
 what is left (`timeout`), so a peer that accepts the connection and never answers cannot outlast it.
