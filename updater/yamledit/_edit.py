@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -11,6 +11,7 @@ from updater.keypath import format_key_path
 from updater.yamledit._locate import Context, Target, locate, split_reference
 from updater.yamledit._model import Change, Found, Locator
 from updater.yamledit._scalar import DIGEST, TAG_AT_DIGEST, plain_reads_as_string, render, validate_value
+from updater.yamledit._shared import shared_changes
 from updater.yamledit._tree import (
     BOM,
     Lines,
@@ -87,42 +88,14 @@ def set_value(
     live = [e for e in edits if e.change.changed]
     if live:
         _verify(ctx, new_text, events, parser, live)
-    return new_text, [change for edit in edits for change in _with_shared(ctx, edit)]
-
-
-def _with_shared(ctx: Context, edit: _Edit) -> list[Change]:
-    """Return the edit's change, then one per path that reads the same scalar through an alias."""
-    from updater.yamledit._shared import shared_paths
-
-    change = edit.change
-    doc = ctx.docs[change.document]
-    node = _node_at_event(doc.root, edit.event) if edit.created is None else None
-    if node is None or not doc.aliases:
-        return [change]
-    return [change] + [
-        replace(
-            change, path=format_key_path(list(path)), line=ctx.lines.line(offset), shared_with=change.path
-        )
-        for path, offset in shared_paths(doc, node)
-        if format_key_path(list(path)) != change.path  # edited through that alias (--allow-aliases)
+    return new_text, [
+        change
+        for edit in edits
+        for change in [
+            edit.change,
+            *shared_changes(ctx, edit.change, edit.event if edit.created is None else None),
+        ]
     ]
-
-
-def _node_at_event(node: Node, event: int) -> Scalar | None:
-    if isinstance(node, Scalar):
-        return node if node.event == event else None
-    children = (
-        [v for _, v in node.items]
-        if isinstance(node, Mapping)
-        else node.items
-        if isinstance(node, Sequence)
-        else []
-    )
-    for child in children:
-        found = _node_at_event(child, event)
-        if found is not None:
-            return found
-    return None
 
 
 def get_values(text: str, locator: Locator, *, source: str = "<text>") -> list[Found]:

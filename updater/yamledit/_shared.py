@@ -8,10 +8,46 @@ report list every key whose loaded value changes, not only the one that was writ
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
+from updater.keypath import format_key_path
+from updater.yamledit._locate import Context
+from updater.yamledit._model import Change
 from updater.yamledit._tree import Alias, Document, Mapping, Node, Scalar, Sequence
 
 Path = tuple[str | int, ...]
+
+
+def shared_changes(ctx: Context, change: Change, event: int | None) -> list[Change]:
+    """Return one change per other path that reads the scalar of `event` (the edited one) via an alias."""
+    doc = ctx.docs[change.document]
+    node = _node_at_event(doc.root, event) if event is not None and doc.aliases else None
+    if node is None:
+        return []
+    return [
+        replace(
+            change, path=format_key_path(list(path)), line=ctx.lines.line(offset), shared_with=change.path
+        )
+        for path, offset in shared_paths(doc, node)
+        if format_key_path(list(path)) != change.path  # edited through that alias (--allow-aliases)
+    ]
+
+
+def _node_at_event(node: Node, event: int) -> Scalar | None:
+    if isinstance(node, Scalar):
+        return node if node.event == event else None
+    children = (
+        [v for _, v in node.items]
+        if isinstance(node, Mapping)
+        else node.items
+        if isinstance(node, Sequence)
+        else []
+    )
+    for child in children:
+        found = _node_at_event(child, event)
+        if found is not None:
+            return found
+    return None
 
 
 def shared_paths(doc: Document, target: Scalar) -> list[tuple[Path, int]]:
