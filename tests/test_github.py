@@ -209,7 +209,9 @@ def test_two_pull_request_runs_racing_for_the_same_head_open_one_pr(gh: GitHubSe
     for t in threads:
         t.join()
     assert errors == []
-    assert [what for _, _, what in gh.log].count("mutation createRef,createCommitOnBranch") == 2
+    assert [what for _, _, what in gh.log].count(
+        "mutation createRef,createCommitOnBranch,createPullRequest"
+    ) == 2
     head = gh.state.ref_oid(spec.head)
     assert head and gh.repo.commit(head).parents == (base,)  # one commit on the head
     assert len(gh.state.pulls) == 1 and gh.read(spec.head, path(7)) == values("app07", "v2")

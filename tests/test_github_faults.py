@@ -222,18 +222,32 @@ def test_lost_answers_in_pull_request_mode_create_nothing_twice(
     gh: GitHubServer, sleeps: list[float]
 ) -> None:
     base = gh.state.ref_oid("main")
-    gh.inject(
-        Fault("graphql:createCommitOnBranch", 502, after=True),
-        Fault("graphql:createPullRequest", 502, after=True),
-    )
+    # One document creates the head, commits and opens the PR; its answer is lost.
+    gh.inject(Fault("graphql:createPullRequest", 502, after=True))
     spec = pr_spec("updater/production/app01", draft=True)
     outcome = backend(gh).apply(
         CommitRequest("main", "bump", "pull-request", pull_request=spec), bump({path(1): "v2"})
     )
     assert outcome.pr_number == 1 and len(gh.state.pulls) == 1 and gh.state.pulls[1].draft
     assert commits_since(gh, base, spec.head) == 1  # the landed commit was found, not redone
-    assert len(sleeps) == 2
-    assert outcome.changed  # this run opened the PR, although both answers were lost
+    assert len(sleeps) == 1
+    assert outcome.changed  # this run opened the PR, although the answer was lost
+
+
+def test_lost_answer_on_a_pull_request_created_alone_still_reports_the_change(
+    gh: GitHubServer, sleeps: list[float]
+) -> None:
+    """The head already holds the change but its PR was closed: the run opens a new PR alone."""
+    spec = pr_spec("updater/production/app04")
+    request = CommitRequest("main", "bump", "pull-request", pull_request=spec)
+    backend(gh).apply(request, bump({path(4): "v2"}))
+    gh.state.close(gh.state.pulls[1])
+    gh.reset_counts()
+    gh.inject(Fault("graphql:createPullRequest", 502, after=True))
+    outcome = backend(gh).apply(request, bump({path(4): "v2"}))
+    assert "mutation createPullRequest" in [what for _, _, what in gh.log]
+    assert (outcome.changed, outcome.pr_number, gh.state.pulls[2].state) == (True, 2, "OPEN")
+    assert len(gh.state.pulls) == 2 and len(sleeps) == 1
 
 
 def test_lost_answer_on_requested_reviewers_still_reports_the_change(
@@ -365,9 +379,10 @@ def test_a_403_names_the_operation_and_the_permission_to_grant(gh: GitHubServer)
             CommitRequest("main", "bump", "pull-request", pull_request=spec), bump({path(3): "v2"})
         )
     assert caught.value.exit_code == EXIT_REMOTE
+    # The refused request created the head, the commit and the PR in one document: all are named.
     assert caught.value.message.startswith(
-        "createPullRequest on acme/gitops: 403 Resource not accessible by integration; "
-        "give the token pull-requests: write"
+        "createRef, createCommitOnBranch, createPullRequest on acme/gitops: 403 Resource not accessible "
+        "by integration; give the token pull-requests: write"
     )
     assert gh.state.ref_oid(spec.head) is None and not gh.state.pulls  # its branch deleted again
 

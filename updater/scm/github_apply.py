@@ -87,6 +87,8 @@ class _Run:
         # True once any attempt wrote (or sent a write whose answer was lost): a later attempt that
         # finds the work done must still report it as this run's change.
         self.wrote = False
+        # alias -> (data, error) of the parts folded into the last commit document (see write_commit)
+        self.folded: dict[str, tuple[Any, dict[str, Any] | None]] = {}
         self.pr: gql.PullRequest | None = None
         self.auto_merge_allowed = False
         self.notes: list[str] = []
@@ -177,9 +179,22 @@ class _Run:
             raise
         return Outcome(True, files, oid)
 
-    def write_commit(self, snap: gql.Snapshot, branch: str, changes: dict[str, bytes], ref_mode: str) -> str:
-        """Commit `changes` on top of the base head to `branch`; return the new commit."""
+    def write_commit(
+        self,
+        snap: gql.Snapshot,
+        branch: str,
+        changes: dict[str, bytes],
+        ref_mode: str,
+        then: gql.Part | None = None,
+    ) -> str:
+        """Commit `changes` on top of the base head to `branch`; return the new commit.
+
+        `then` (creating or updating the PR) runs in the same GraphQL document, after the commit
+        (mutations run in order), saving a request; its result is left in `self.folded`. Should the
+        commit fail, the PR part finds the head at the base and fails harmlessly ("No commits
+        between"). The Git Data fallback does not fold: the caller then sends it alone."""
         assert snap.base_oid is not None
+        self.folded = {}
         if self.gh.graphql_commit is not False:
             parts = []
             if ref_mode == "create":
@@ -189,12 +204,16 @@ class _Run:
             parts.append(
                 gql.commit_on_branch(self.gh.repository, branch, snap.base_oid, changes, self.request.message)
             )
+            if then is not None:
+                parts.append(then)
             try:
                 results = self.mutate(parts)
             except _NoCommitMutation:
                 self.gh.graphql_commit = False
                 return self.write_commit(snap, branch, changes, ref_mode)
             self.gh.graphql_commit = True
+            if then is not None:
+                self.folded[then.alias] = results[then.alias]
             if "ref" in results:
                 data, error = results["ref"]
                 if error:
@@ -306,13 +325,19 @@ class _Run:
         files = tuple(sorted(changes))
         ready = self.head_ready(snap, changes)
         commit = snap.head_oid if ready else None
+        part = self.pull_part(snap, ours)
+        pr: gql.PullRequest | None = None
         if not ready:
             ref_mode = "create" if snap.head_ref_id is None else "reset"
-            commit = self.write_commit(snap, spec.head, changes, ref_mode)
+            commit = self.write_commit(snap, spec.head, changes, ref_mode, part)
             if ours is not None:  # the open PR now points at the new commit; its state is being recomputed
                 self.pr = ours = replace(ours, head_oid=commit, merge_state="UNKNOWN")
-        if ours is None or (ours.title, ours.body) != (spec.title, self.body):
-            self.pr = self.open_or_update(snap, ours)
+            if part is not None and part.alias in self.folded:
+                pr = self.pull_result(part, *self.folded[part.alias], lagging=True)
+        if part is not None and pr is None:
+            pr = self.pull_result(part, *self.mutate([part])[part.alias])
+        if pr is not None:
+            self.pr = pr
         assert self.pr is not None
         self.decorate(self.pr)
         self.followups(snap, self.pr)
@@ -336,24 +361,36 @@ class _Run:
                 return False
         return True
 
-    def open_or_update(self, snap: gql.Snapshot, ours: gql.PullRequest | None) -> gql.PullRequest:
+    def pull_part(self, snap: gql.Snapshot, ours: gql.PullRequest | None) -> gql.Part | None:
+        """The mutation creating our PR, or updating its title and body; None when it is up to date."""
         spec = self.spec
         if ours is None:
-            part = gql.create_pull(
+            return gql.create_pull(
                 snap.repo_id, self.request.branch, spec.head, spec.title, self.body, spec.draft
             )
-        else:
-            part = gql.update_pull(ours.id, spec.title, self.body)
-        data, error = self.mutate([part])["pr"]
+        if (ours.title, ours.body) != (spec.title, self.body):
+            return gql.update_pull(ours.id, spec.title, self.body)
+        return None
+
+    def pull_result(
+        self, part: gql.Part, data: Any, error: dict[str, Any] | None, lagging: bool = False
+    ) -> gql.PullRequest | None:
+        """The PR a create/update answered; None when `lagging` and GitHub did not see the new commit
+        yet ("No commits between", possible right after the commit): the caller sends it again alone."""
+        spec = self.spec
         if error:
             message = str(error.get("message"))
             if "already exists" in message.lower():
                 raise LostRace(f"a pull request for {spec.head} appeared meanwhile")
+            if lagging and "no commits between" in message.lower():
+                return None
             hint = f"; {permission_hint(part.field)}" if error.get("type") == "FORBIDDEN" else ""
             raise RemoteError(
                 f"{part.field} on {self.gh.repository}: GitHub refused the pull request for {spec.head} "
                 f"into {self.request.branch}: {message}{hint}"
             )
+        if data is None:  # no answer for it: the caller sends it alone
+            return None
         return gql.parse_pull(data["pullRequest"])
 
     def decorate(self, pr: gql.PullRequest) -> None:
