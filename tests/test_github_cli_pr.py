@@ -22,11 +22,11 @@ def bump(ops: GitOps, *args: str, sha: str = SHA, env: dict[str, str] | None = N
 
 
 @pytest.mark.parametrize("count", [1, 50])
-def test_pull_request_costs_at_most_six_calls_one_commit_one_pr(tmp_path: Path, count: int) -> None:
+def test_pull_request_costs_three_calls_one_commit_one_pr(tmp_path: Path, count: int) -> None:
     with gitops(tmp_path, count) as ops:
         ops.server.reset_counts()
         result = bump(ops, "--all")
-        assert ops.calls() <= 6, ops.server.log
+        assert ops.calls() == 3, ops.server.log  # read, snapshot, head+commit+PR in one document
         [pr] = ops.server.state.pulls.values()
         assert (result["pr_number"], pr.state, pr.base) == (pr.number, "OPEN", "main")
         assert ops.commits(pr.head) == 1 and ops.commits("main") == 0  # one commit, on the PR head
@@ -38,7 +38,7 @@ def test_pull_request_costs_at_most_six_calls_one_commit_one_pr(tmp_path: Path, 
         # The same bump again: no new commit, no second PR, and still within the budget.
         ops.server.reset_counts()
         again = bump(ops, "--all")
-        assert ops.calls() <= 6, ops.server.log
+        assert ops.calls() == 2, ops.server.log  # read, snapshot
         assert len(ops.server.state.pulls) == 1 and ops.server.state.ref_oid(pr.head) == head
         assert again["pr_number"] == pr.number and again["changed"] is False
 
@@ -120,4 +120,4 @@ def test_environment_without_branch_lands_on_the_default_branch(tmp_path: Path) 
         result = bump(ops, "--all")
         assert result["changed"] is True and ops.commits("trunk") == 1
         assert ops.server.read("trunk", "k8s/app00/values-prod.yaml") == values("app00", NEW)
-        assert ops.calls() <= 4, ops.server.log  # default branch, read, snapshot, commit
+        assert ops.calls() == 4, ops.server.log  # default branch, read, snapshot, commit
