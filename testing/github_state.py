@@ -63,6 +63,9 @@ class GitHubState:
         self.statuses: dict[str, str] = {}
         # When set, creating a pull request fails with this message (a permanent 403, e.g. missing scope).
         self.refuse_pull_requests: str | None = None
+        # Replica lag: the next N pull request creations do not see the head's newest commit yet
+        # (GitHub answers "No commits between" for a moment after a commit, now and then).
+        self.lagging_pull_views = 0
         self.repo_id = "R_kgDOloopback"
 
     @property
@@ -111,6 +114,9 @@ class GitHubState:
                 )
             if self.open_pull(head, base):
                 raise StateError(f"A pull request already exists for {self.owner}:{head}.")
+            if self.lagging_pull_views > 0:
+                self.lagging_pull_views -= 1
+                raise StateError(f"No commits between {base} and {head}")
             if self.repo.is_ancestor(head_oid, base_oid):
                 raise StateError(f"No commits between {base} and {head}")
             pr = PullRequest(len(self.pulls) + 1, head, base, title, body, draft, now())

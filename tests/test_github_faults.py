@@ -407,3 +407,20 @@ def test_lost_answer_on_deleting_the_orphan_branch_still_cleans_up(
         )
     assert "left without a pull request" not in caught.value.message
     assert gh.state.ref_oid(spec.head) is None and not gh.state.pulls
+
+
+def test_pull_request_not_seeing_the_fresh_commit_is_sent_again_alone(gh: GitHubServer) -> None:
+    """GitHub may answer "No commits between" to the PR part of the commit document (replica lag):
+    the PR is then created by itself, without a second commit."""
+    gh.state.lagging_pull_views = 1
+    spec = pr_spec("updater/production/app02")
+    outcome = backend(gh).apply(
+        CommitRequest("main", "bump", "pull-request", pull_request=spec), bump({path(2): "v2"})
+    )
+    assert (outcome.changed, outcome.pr_number, len(gh.state.pulls)) == (True, 1, 1)
+    assert [what for kind, _, what in gh.log if kind == "graphql"] == [
+        "query",
+        "mutation createRef,createCommitOnBranch,createPullRequest",
+        "mutation createPullRequest",
+    ]
+    assert commits_since(gh, gh.state.ref_oid("main"), spec.head) == 1
