@@ -229,7 +229,26 @@ def test_read_many_is_one_query_and_hints_the_next_apply(gh: GitHubServer) -> No
     gh.reset_counts()
     outcome = b.apply(CommitRequest("main", "bump all"), unhinted(bump({path(i): "v5" for i in range(50)})))
     assert outcome.changed and len(outcome.files) == 50
-    assert calls(gh) == 2  # the paths read before served as the hint: one read, one commit
+    # The read before served as the hint and as the first attempt's snapshot: one commit, no read.
+    assert calls(gh) == 1
+
+
+def test_a_branch_moved_since_read_many_is_re_read_not_overwritten(gh: GitHubServer) -> None:
+    b = backend(gh)
+    b.read_many("main", [path(1)])  # type: ignore[attr-defined]
+    backend(gh).apply(CommitRequest("main", "another run"), bump({path(2): "v7"}))
+    gh.reset_counts()
+    outcome = b.apply(CommitRequest("main", "bump app01"), bump({path(1): "v6"}))
+    assert outcome.changed and outcome.commit == gh.state.ref_oid("main")
+    assert gh.read("main", path(1)) == values("app01", "v6") and gh.read("main", path(2)) == values(
+        "app02", "v7"
+    )
+    # the commit from the stale read lost the compare-and-swap; a fresh read and commit followed
+    assert [what for _, _, what in gh.log] == [
+        "mutation createCommitOnBranch",
+        "query",
+        "mutation createCommitOnBranch",
+    ]
 
 
 def test_default_branch_is_one_query_then_cached(tmp_path: Path) -> None:

@@ -120,4 +120,4 @@ def test_environment_without_branch_lands_on_the_default_branch(tmp_path: Path) 
         result = bump(ops, "--all")
         assert result["changed"] is True and ops.commits("trunk") == 1
         assert ops.server.read("trunk", "k8s/app00/values-prod.yaml") == values("app00", NEW)
-        assert ops.calls() == 4, ops.server.log  # default branch, read, snapshot, commit
+        assert ops.calls() == 3, ops.server.log  # default branch, read, commit

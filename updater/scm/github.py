@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -222,6 +223,9 @@ class GitHubBackend:
         self.graphql_commit: bool | None = None
         # Paths read per branch: an editor without a `paths` hint most likely reads these again.
         self.read_paths: dict[str, dict[str, None]] = {}
+        # The last read_many of each branch: the next commit-mode apply starts from it instead of
+        # reading again (its compare-and-swap on the head catches a branch that moved since).
+        self.prefetched: dict[str, gql.Snapshot] = {}
         self._default_branch: str | None = None
 
     @property
@@ -315,9 +319,11 @@ class GitHubBackend:
         if snap.base_oid is None:
             raise RemoteError(f"branch {branch!r} does not exist in {self.repository}")
         out: dict[str, bytes | None] = {}
-        for path, state in snap.files.items():
-            fetched = state.content is None and state.oid is not None
-            out[path] = self.fetch_blob(state.oid or "", path) if fetched else state.content
+        for path, state in list(snap.files.items()):
+            if state.content is None and state.oid is not None:  # binary or too big for GraphQL text
+                snap.files[path] = replace(state, content=self.fetch_blob(state.oid, path))
+            out[path] = snap.files[path].content
+        self.prefetched[branch] = snap
         return out
 
     def blob_content(self, path: str, obj: dict[str, Any] | None) -> bytes | None:
