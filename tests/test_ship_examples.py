@@ -8,6 +8,7 @@ committed straight instead of reviewed) would make the copy-pasted examples fail
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,13 @@ def shell(script: str, env: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("face", ["github", "circleci"])
-def test_example_config_validates_with_the_cli(face: str) -> None:
-    path = f"examples/{face}/.updater.yaml"
-    proc = cli.run("config", "validate", "--config", path, cwd=ROOT)
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"{path}: ok (2 apps, 2 environments)\n", "")
+def test_example_config_validates_with_the_cli(face: str, tmp_path: Path) -> None:
+    # The config belongs at the root of the user's GitOps repository: validate it there.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    shutil.copy(ROOT / "examples" / face / ".updater.yaml", tmp_path / ".updater.yaml")
+    proc = cli.run("config", "validate", cwd=tmp_path)
+    expected = f"{tmp_path / '.updater.yaml'}: ok (2 apps, 2 environments)\n"
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, expected, "")
 
 
 def test_github_example_config_uses_the_github_provider() -> None:
