@@ -18,15 +18,6 @@ from updater.scm.github import open_github
 TOKEN = "ghp_" + "T0k3n" * 8
 
 
-@pytest.fixture(autouse=True)
-def fresh_budget() -> Iterator[None]:
-    """Each test is one run: a fresh run-wide retry budget (earlier tests in this process spent theirs)."""
-    before = retry.policy()
-    retry.set_policy(before)
-    yield
-    retry.set_policy(before)
-
-
 @pytest.fixture
 def gh(tmp_path: Path) -> Iterator[GitHubServer]:
     with start_github(tmp_path, gitops_files(50), token=TOKEN) as server:
