@@ -128,7 +128,7 @@ def render_documents(
 
 
 @settings(
-    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "1200")),
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "2500")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
