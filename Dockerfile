@@ -1,9 +1,9 @@
 # updater: the CLI, the GitHub Action's entrypoint and the CircleCI orb's executor, in one image.
-# Pinned to a Python minor version and a Debian release. Pin the digest too when publishing: look it up
-# with `docker buildx imagetools inspect python:3.11-slim-bookworm` (the "Digest:" line), then build with
-# --build-arg PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:<digest> or write it below, and let Renovate
+# Pinned to a Python patch release and a Debian release. Pin the digest too when publishing: look it up
+# with `docker buildx imagetools inspect python:3.11.13-slim-bookworm` (the "Digest:" line), then build with
+# --build-arg PYTHON_IMAGE=python:3.11.13-slim-bookworm@sha256:<digest> or write it below, and let Renovate
 # or Dependabot keep it current.
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1

@@ -110,7 +110,8 @@ def test_hadolint_flags_a_careless_dockerfile(tmp_path: Path) -> None:
 def test_dockerfile_shape() -> None:
     text = (ROOT / "Dockerfile").read_text()
     (base,) = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.M)
-    assert re.fullmatch(r"python:3\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", base)
+    # Pinned to a patch release at least; a digest may follow.
+    assert re.fullmatch(r"python:3\.\d+\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", base)
     assert re.findall(r"^FROM (\S+)", text, re.M) == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]
     final = text.split("\nFROM ${PYTHON_IMAGE}\n")[1]
     assert re.search(r"apt-get install -y --no-install-recommends git\b", final)
