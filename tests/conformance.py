@@ -3,7 +3,7 @@
 Usage: python tests/conformance.py ../shared/corpus
 
 The corpus is read in place. Each case is set to `prod-docs-123abc` and to `2.10` on a temporary
-copy, through the real CLI in a subprocess. A case passes when exactly one line differs, the
+copy, by running the `updater` console script once per case. A case passes when exactly one line differs, the
 difference lies inside the target scalar, and the file loads under YAML 1.2 and YAML 1.1 to the
 original data with only the target replaced by the string. This checks the editor independently:
 with loaders, not the event comparison the editor verifies itself with. Prints "N passed, M failed"
@@ -87,18 +87,8 @@ def check_line(old: bytes, new: bytes, case: dict[str, Any], value: str) -> str 
     return None
 
 
-# Runs in a subprocess: each line of stdin is one `updater set` argv, run through the CLI's own entry
-# point; prints one JSON line (exit code, stderr) per invocation. One process per corpus file saves
-# the interpreter start-up that 600 separate processes would pay.
-RUNNER = """
-import contextlib, io, json, sys
-from updater.cli import main
-for line in sys.stdin:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = main(json.loads(line))
-    print(json.dumps([code, err.getvalue()]), flush=True)
-"""
+# The console script users run, from the environment running this file (make conformance: .venv).
+UPDATER = str(Path(sys.executable).with_name("updater"))
 
 
 def run_file(item: tuple[str, str, list[dict[str, Any]]]) -> list[tuple[str, str | None]]:
@@ -115,16 +105,10 @@ def run_file(item: tuple[str, str, list[dict[str, Any]]]) -> list[tuple[str, str
             target.write_bytes(original)
             argv = ["set", "--document", str(case["doc"]), str(target), format_key_path(case["path"]), value]
             runs.append((case, value, target, argv))
-        proc = subprocess.run(
-            [sys.executable, "-c", RUNNER],
-            input="".join(json.dumps(argv) + "\n" for *_, argv in runs),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        for (case, value, target, _), line in zip(runs, proc.stdout.splitlines(), strict=True):
+        for case, value, target, argv in runs:
+            proc = subprocess.run([UPDATER, *argv], capture_output=True, text=True)
+            code, stderr = proc.returncode, proc.stderr
             label = f"{name} {format_key_path(case['path'])} = {value}"
-            code, stderr = json.loads(line)
             if code != 0:
                 results.append((label, f"exit {code}: {stderr.strip()}"))
                 continue
