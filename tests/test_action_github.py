@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,21 +45,30 @@ apps:
 """
 
 
-@pytest.fixture
-def github(tmp_path: Path, pushed: Pushed) -> Iterator[tuple[GitHubServer, str, Path]]:  # noqa: F811
-    """A loopback GitHub holding the GitOps repo, its token, and the workspace (the repo's checkout)."""
-    text = config(pushed.registry.host)
+@contextmanager
+def gitops_on_github(
+    tmp_path: Path, text: str, stage: bytes = STAGE, checkout: str = "workspace"
+) -> Iterator[tuple[GitHubServer, str, Path]]:
+    """A loopback GitHub holding the GitOps repo (config `text`, the api app's two values files), its
+    token, and a checkout of the repo holding the config, as a runner's workspace would."""
     files = {
         ".updater.yaml": text.encode(),
-        "k8s/api/values-stage.yaml": STAGE,
+        "k8s/api/values-stage.yaml": stage,
         "k8s/api/values-prod.yaml": PROD,
     }
     token = new_token()
-    workspace = tmp_path / "workspace"
+    workspace = tmp_path / checkout
     workspace.mkdir()
     (workspace / ".updater.yaml").write_text(text)
     with start_github(tmp_path / "github", files, token=token) as server:
         yield server, token, workspace
+
+
+@pytest.fixture
+def github(tmp_path: Path, pushed: Pushed) -> Iterator[tuple[GitHubServer, str, Path]]:  # noqa: F811
+    """A loopback GitHub holding the GitOps repo, its token, and the workspace (the repo's checkout)."""
+    with gitops_on_github(tmp_path, config(pushed.registry.host)) as github:
+        yield github
 
 
 def step(tmp: Path, name: str, workspace: Path, inputs: dict[str, str]) -> tuple[dict[str, str], str, str]:

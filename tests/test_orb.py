@@ -214,22 +214,11 @@ def test_promote_command_opens_a_pull_request_with_the_named_token(
     The token is an env_var_name parameter: only the variable's name is in the config, and the
     loopback server refuses any other token, so the promote succeeds only if the name was resolved.
     """
-    from test_action_github import PROD, STAGE, config
-
-    from testing.github_server import new_token, start_github
+    from test_action_github import PROD, STAGE, config, gitops_on_github
 
     text = config(pushed.registry.host)
     staged = STAGE.replace(b"0000000", b"1a2b3c4")
-    files = {
-        ".updater.yaml": text.encode(),
-        "k8s/api/values-stage.yaml": staged,
-        "k8s/api/values-prod.yaml": PROD,
-    }
-    token = new_token()
-    checkout = tmp_path / "project"
-    checkout.mkdir()
-    (checkout / ".updater.yaml").write_text(text)
-    with start_github(tmp_path / "github", files, token=token) as server:
+    with gitops_on_github(tmp_path, text, staged, checkout="project") as (server, token, checkout):
         env = circleci_env(tmp_path)
         env.update({"GH_BOT_TOKEN": token, "REGISTRY_LOGIN": docker_config_json(pushed.registry)})
         params = {"to": "production", "github-token": "GH_BOT_TOKEN", "github-url": server.url,
@@ -253,23 +242,12 @@ def test_promote_mode_and_wait_merged_parameters_land_by_auto_merge(
 ) -> None:
     """The orb's promote with mode auto-merge and wait-merged, against the loopback GitHub
     (testing/github_server.py): the PR is merged before the step ends."""
-    from test_action_github import PROD, STAGE, config
-
-    from testing.github_server import new_token, start_github
+    from test_action_github import PROD, STAGE, config, gitops_on_github
 
     text = config(pushed.registry.host).replace("mode: pull-request", "mode: commit")
     assert "mode: commit" in text
     staged = STAGE.replace(b"0000000", b"1a2b3c4")
-    files = {
-        ".updater.yaml": text.encode(),
-        "k8s/api/values-stage.yaml": staged,
-        "k8s/api/values-prod.yaml": PROD,
-    }
-    token = new_token()
-    checkout = tmp_path / "project"
-    checkout.mkdir()
-    (checkout / ".updater.yaml").write_text(text)
-    with start_github(tmp_path / "github", files, token=token) as server:
+    with gitops_on_github(tmp_path, text, staged, checkout="project") as (server, token, checkout):
         env = circleci_env(tmp_path)
         env.update({"GH_BOT_TOKEN": token, "REGISTRY_LOGIN": docker_config_json(pushed.registry)})
         params = {"to": "production", "github-token": "GH_BOT_TOKEN", "github-url": server.url,
