@@ -131,35 +131,12 @@ def test_twenty_concurrent_bumps_all_land_linearly(remote: Remote, registry: Run
 
 
 def test_same_bump_twice_second_is_noop(remote: Remote) -> None:
-    first = run(
-        "bump",
-        "--env",
-        "staging",
-        "--app",
-        "app03",
-        "--app",
-        "app11",
-        "--sha",
-        SHA,
-        "--json",
-        cwd=remote.work,
-    )
+    bump = ("bump", "--env", "staging", "--app", "app03", "--app", "app11", "--sha", SHA, "--json")
+    first = run(*bump, cwd=remote.work)
     assert (first.returncode, first.stderr) == (0, "")
     assert json.loads(first.stdout)["changed"] is True
     head = remote.head()
-    second = run(
-        "bump",
-        "--env",
-        "staging",
-        "--app",
-        "app03",
-        "--app",
-        "app11",
-        "--sha",
-        SHA,
-        "--json",
-        cwd=remote.work,
-    )
+    second = run(*bump, cwd=remote.work)
     assert (second.returncode, second.stderr) == (0, "")
     report = json.loads(second.stdout)
     assert report["changed"] is False and report["commit"] is None
