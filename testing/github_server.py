@@ -325,6 +325,24 @@ def new_token() -> str:
     return "ghs_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
 
 
+def new_app_key() -> tuple[str, str]:
+    """A GitHub App's RSA key pair as PEM (private PKCS#8, public SPKI): what the App settings page gives
+    the App, and what GitHub keeps to check the App's JWTs."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
 @contextmanager
 def start_github(
     root: Path,

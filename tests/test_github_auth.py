@@ -9,11 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from testing.github_editors import bump, gitops_files, pr_spec, values
-from testing.github_server import GitHubServer, start_github
+from testing.github_server import GitHubServer, new_app_key, start_github
 from updater import redact
 from updater.errors import EXIT_REMOTE, EXIT_USAGE, InputError, RemoteError
 from updater.scm.base import CommitRequest
@@ -48,19 +46,6 @@ def debug_log() -> Iterator[io.StringIO]:
         root.setLevel(old_level)
 
 
-def app_key() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 def pr_request() -> CommitRequest:
     return CommitRequest("main", "bump", "pull-request", pull_request=pr_spec("updater/production/app00"))
 
@@ -74,7 +59,7 @@ def test_token_never_logged_with_debug(gh: GitHubServer, debug_log: io.StringIO)
 
 
 def test_github_app_installation_token(gh: GitHubServer, debug_log: io.StringIO) -> None:
-    private, public = app_key()
+    private, public = new_app_key()
     gh.app_id, gh.app_public_key = "12345", public
     backend = open_github("acme/gitops", app_id="12345", private_key=private, base_url=gh.url)
     outcome = backend.apply(pr_request(), bump({APP: "v2"}))
@@ -88,7 +73,7 @@ def test_github_app_installation_token(gh: GitHubServer, debug_log: io.StringIO)
 
 
 def test_github_app_with_known_installation(gh: GitHubServer) -> None:
-    private, public = app_key()
+    private, public = new_app_key()
     gh.app_id, gh.app_public_key = "777", public
     backend = open_github(
         "acme/gitops", app_id="777", private_key=private, installation_id=gh.installation_id, base_url=gh.url
@@ -98,8 +83,8 @@ def test_github_app_with_known_installation(gh: GitHubServer) -> None:
 
 
 def test_wrong_app_key_is_a_clear_remote_error(gh: GitHubServer) -> None:
-    _, public = app_key()
-    other, _ = app_key()
+    _, public = new_app_key()
+    other, _ = new_app_key()
     gh.app_id, gh.app_public_key = "1", public
     with pytest.raises(RemoteError, match="credentials") as caught:
         open_github("acme/gitops", app_id="1", private_key=other, base_url=gh.url)

@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from testing.github_gitops import NEW, NEWER, SHA, TOKEN, GitOps, gitops, values
+from testing.github_server import new_app_key
 
 DEAD = "http://127.0.0.1:9"  # nothing listens on the discard port
 
@@ -50,21 +49,8 @@ def test_github_url_falls_back_to_the_variable_then_the_config(tmp_path: Path) -
         assert ops.server.read("main", "k8s/app00/values-prod.yaml") == values("app00", NEWER)
 
 
-def app_key() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 def test_github_app_flags_with_a_key_file(tmp_path: Path) -> None:
-    private, public = app_key()
+    private, public = new_app_key()
     (tmp_path / "app.pem").write_text(private)
     with gitops(tmp_path, 1, mode="commit") as ops:
         ops.server.app_id, ops.server.app_public_key = "31337", public
