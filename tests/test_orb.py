@@ -291,5 +291,5 @@ def test_bump_command_without_updater_on_path_says_so(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         "updater: error: no updater on PATH; run this command in the orb's executor, "
-        "or install updater (pip install updater) in an earlier step"
+        "or install updater (pipx install gitops-updater) in an earlier step"
     )

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from scripts import release_refs
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def build_stage_copies(dockerfile: str) -> list[str]:
     """Return the sources the build stage COPYs from the context (the final stage copies the venv)."""
-    stage = dockerfile.split("\nFROM ", 2)[1]
+    stage = dockerfile.split(" AS build\n", 1)[1].split("\nFROM ", 1)[0]
     sources: list[str] = []
     for line in re.findall(r"^COPY (?!--from)(.+)$", stage, re.M):
         *parts, _dest = line.split()
@@ -70,6 +72,20 @@ def test_install_like_the_dockerfile(tmp_path: Path) -> None:
     )
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"updater, version {_version()}"
+    # Installed under the distribution name the README tells users to install (not PyPI's `updater`).
+    metadata = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import importlib.metadata as m; print(m.version('gitops-updater'))",
+        ],
+        env=env,
+        cwd=outside,
+        capture_output=True,
+        text=True,
+    )
+    assert (metadata.returncode, metadata.stdout.strip()) == (0, _version()), metadata.stderr
+    assert release_refs.distribution_name() == "gitops-updater"
     bump_help = subprocess.run(
         [str(venv / "bin" / "updater"), "bump", "--help"],
         env=env,

@@ -15,7 +15,7 @@ secret() {
 # (updater in its own virtualenv, as in the image or with pipx), so take the one its launcher names.
 updater_bin="$(command -v updater || true)"
 if [ -z "$updater_bin" ]; then
-  echo "updater: error: no updater on PATH; run this command in the orb's executor, or install updater (pip install updater) in an earlier step" >&2
+  echo "updater: error: no updater on PATH; run this command in the orb's executor, or install updater (pipx install gitops-updater) in an earlier step" >&2
   exit 2
 fi
 python_bin="$(sed -n '1s/^#![[:space:]]*//p' "$updater_bin" 2>/dev/null || true)"
