@@ -7,6 +7,7 @@ Action's image tag, the orb executor's tag and the Dockerfile's label against `_
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -61,7 +62,9 @@ def test_no_file_tells_users_to_install_the_wrong_package() -> None:
         for match in wrong.finditer(path.read_text(encoding="utf-8", errors="replace"))
     ]
     assert offenders == []
-    assert wrong.search("then pip install updater in a step") and not wrong.search("pip install updater-x")
+    # The check itself (its sample is assembled, so this file does not match itself).
+    assert wrong.search("then pip " + "install updater in a step")
+    assert not wrong.search("pip install updater-x")
 
 
 def test_release_references_are_current() -> None:
@@ -133,3 +136,37 @@ def test_release_workflow_reads_the_coordinates_from_the_one_place() -> None:
     assert 'circleci orb publish orb/orb.yml "$ORB@$VERSION"' in orb_steps
     assert "sha256sum --check" in orb_steps
     assert set(workflow["jobs"]["major-tag"]["needs"]) >= {"image", "pypi", "orb"}
+
+
+def conformance(corpus: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "conformance.py"), str(corpus)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "CONFORMANCE_JOBS": "1"},
+    )
+
+
+def test_conformance_without_a_corpus_says_so_in_one_line(tmp_path: Path) -> None:
+    result = conformance(tmp_path / "absent")
+    assert result.returncode == 2 and result.stdout == ""
+    assert (
+        result.stderr
+        == f"conformance: no corpus at {tmp_path / 'absent'} (no cases.json): pass the corpus directory\n"
+    )
+
+
+def test_conformance_runs_on_the_corpus_make_is_given(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "values").mkdir(parents=True)
+    (corpus / "values" / "a.yaml").write_text('image:\n  repository: x\n  tag: "1.0"\n')
+    case = {"file": "a.yaml", "doc": 0, "path": ["image", "tag"], "old": "1.0", "style": '"', "line": 3}
+    (corpus / "cases.json").write_text(json.dumps([{**case, "raw": '"1.0"'}]))
+    result = conformance(corpus)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # make passes CORPUS through, and guards the missing corpus with one line (exit 2).
+    dry = subprocess.run(
+        ["make", "-n", "conformance", f"CORPUS={corpus}"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert f'tests/conformance.py "{corpus}"' in dry.stdout
