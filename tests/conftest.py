@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from testing import registry
-from updater import retry
+from updater.infra import retry
 
 # Per process (each xdist worker is one): a private TMPDIR, so a test that checks what the CLI left in
 # the temp directory (git clones, lock files) sees only its own process's files, never another
