@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from updater import ci, redact
+from updater import ci, redact, safeio
+from updater.errors import InputError
 
 COMMANDS = ("bump", "promote", "rollback", "status")
 # Every input action.yml declares; tests check the two lists agree.
@@ -227,8 +228,10 @@ def credentials(
         path = _find_credentials(google, environ)
         env["GOOGLE_APPLICATION_CREDENTIALS"] = str(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            data = json.loads(safeio.read_regular(path).decode("utf-8"))
+        except InputError as exc:
+            raise ActionInputError(f"input 'google-credentials': {exc.message}") from None
+        except ValueError as exc:
             raise ActionInputError(
                 f"input 'google-credentials': {path} is not a JSON credentials file: {exc}"
             ) from None
@@ -248,8 +251,8 @@ def credentials(
         else:
             directory = Path(docker)
             try:
-                config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+                config = json.loads(safeio.read_regular(directory / "config.json").decode("utf-8"))
+            except (InputError, ValueError) as exc:
                 raise ActionInputError(
                     f"input 'docker-config': {directory}/config.json cannot be read ({exc}); "
                     "give a directory holding config.json, or the JSON itself"

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from updater import redact
+from updater import redact, safeio
+from updater.errors import InputError
 
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -242,8 +243,8 @@ def plain_table(result: Mapping[str, Any]) -> str:
 def circleci_export(result_file: str, environ: Mapping[str, str]) -> int:
     """Export a result's outputs to BASH_ENV (when set) and print its table; return an exit code."""
     try:
-        result = json.loads(Path(result_file).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        result = json.loads(safeio.read_regular(result_file).decode("utf-8"))
+    except (InputError, ValueError) as exc:
         print(f"updater: error: {result_file}: cannot read the updater --json result: {exc}", file=sys.stderr)
         return 2
     if not isinstance(result, dict):
