@@ -191,3 +191,24 @@ def test_bump_refuses_a_values_file_over_the_limit(tmp_path: Path) -> None:
     assert result.stderr.endswith(
         "k8s/values.yaml: file too large (1.0 MiB): values and config files are limited to 1 MiB\n"
     )
+
+
+@pytest.mark.parametrize("style", ["flow", "block"])
+def test_a_values_file_nested_too_deep_is_refused_naming_the_line(tmp_path: Path, style: str) -> None:
+    path = tmp_path / "values.yaml"
+    if style == "flow":
+        nested = "x: " + "[" * 5000 + "]" * 5000 + "\n"
+        line = 3
+    else:
+        nested = "x:\n" + "".join("  " * depth + "a:\n" for depth in range(1, 400)) + "  " * 400 + "b: 1\n"
+        line = 103
+    path.write_text("image:\n  tag: v1\n" + nested)
+    result = run("set", str(path), "image.tag", "v2", timeout=60)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"updater: error: {path}:{line}: nested more than 100 levels deep; "
+        "values files this deep are not supported\n"
+    )
+    # 100 levels are fine.
+    path.write_text("image:\n  tag: v1\nx: " + "[" * 99 + "]" * 99 + "\n")
+    assert run("set", str(path), "image.tag", "v2").returncode == 0
