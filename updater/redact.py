@@ -69,9 +69,10 @@ def secrets() -> frozenset[str]:
 
 
 class MaskingFilter(logging.Filter):
-    """A logging filter that masks secrets in the fully formatted message."""
+    """A logging filter that masks secrets in the fully formatted message and escapes its control
+    characters (a logged registry answer or file name stays on its line)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask(record.getMessage())
+        record.msg = printable(mask(record.getMessage()))
         record.args = None
         return True
