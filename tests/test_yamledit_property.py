@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from testing import goyaml, yamlgen
-from updater.keypath import format_key_path
+from updater.domain.keypath import format_key_path
 from updater.yamledit import Locator, YamlEditError, set_value
 from updater.yamledit._scalar import TAG, plain_reads_as_string
 

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from updater import ci, redact, safeio
-from updater.errors import InputError
+from updater import ci
+from updater.infra import redact, safeio
+from updater.infra.errors import InputError
 
 COMMANDS = ("bump", "promote", "rollback", "status")
 # Every input action.yml declares; tests check the two lists agree.

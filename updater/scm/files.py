@@ -12,8 +12,8 @@ import contextlib
 import os
 from pathlib import Path
 
-from updater import atomic, safeio
-from updater.errors import InputError
+from updater.infra import atomic, safeio
+from updater.infra.errors import InputError
 from updater.scm.base import CommitRequest, Editor, Outcome, Revision
 
 

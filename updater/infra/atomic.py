@@ -21,8 +21,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from updater import safeio
-from updater.errors import InputError, UpdaterError
+from updater.infra import safeio
+from updater.infra.errors import InputError, UpdaterError
 
 LOCK_TIMEOUT = 60.0
 _DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 
@@ -66,13 +65,3 @@ def mask(text: str) -> str:
 def secrets() -> frozenset[str]:
     """The registered secrets (for ::add-mask:: in GitHub Actions)."""
     return frozenset(_secrets)
-
-
-class MaskingFilter(logging.Filter):
-    """A logging filter that masks secrets in the fully formatted message and escapes its control
-    characters (a logged registry answer or file name stays on its line)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = printable(mask(record.getMessage()))
-        record.args = None
-        return True

@@ -19,7 +19,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from updater.errors import InputError
+from updater.infra.errors import InputError
 
 # 1 MiB: five times the largest real values file we know (kube-prometheus-stack, 203 KiB). The
 # editor parses and verifies a file several times: a 1 MiB file takes about 5 s and 140 MB, a 4 MiB
