@@ -433,7 +433,8 @@ def test_entrypoint_passes_cli_errors_through_and_masks_the_token(tmp_path: Path
     assert "::error title=updater::" in proc.stdout
     assert token not in proc.stderr and token not in "\n".join(proc.stdout.splitlines()[1:])
     lines = proc.stdout.splitlines()
-    (stop,) = [n for n, line in enumerate(lines) if line.startswith("::stop-commands::")]
+    # Two inert blocks: the command line, then the CLI's log.
+    _, stop = [n for n, line in enumerate(lines) if line.startswith("::stop-commands::")]
     assert lines[stop + 1].startswith("updater: error: ") and "missing.yaml" in lines[stop + 1]
     assert lines[stop + 2] == "::" + lines[stop].removeprefix("::stop-commands::") + "::"
 

@@ -12,16 +12,19 @@ import json
 import os
 import re
 import secrets
+import shlex
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from updater import ci
-from updater.infra import redact
+from updater.infra import redact, safeio
+from updater.infra.errors import InputError
 
 COMMANDS = ("bump", "promote", "rollback", "status")
 # Every input action.yml declares; tests check the two lists agree.
@@ -226,8 +229,10 @@ def credentials(
         path = _find_credentials(google, environ)
         env["GOOGLE_APPLICATION_CREDENTIALS"] = str(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            data = json.loads(safeio.read_regular(path).decode("utf-8"))
+        except InputError as exc:
+            raise ActionInputError(f"input 'google-credentials': {exc.message}") from None
+        except ValueError as exc:
             raise ActionInputError(
                 f"input 'google-credentials': {path} is not a JSON credentials file: {exc}"
             ) from None
@@ -247,8 +252,8 @@ def credentials(
         else:
             directory = Path(docker)
             try:
-                config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+                config = json.loads(safeio.read_regular(directory / "config.json").decode("utf-8"))
+            except (InputError, ValueError) as exc:
                 raise ActionInputError(
                     f"input 'docker-config': {directory}/config.json cannot be read ({exc}); "
                     "give a directory holding config.json, or the JSON itself"
@@ -304,10 +309,29 @@ def _echo_inert(text: str) -> None:
     print(f"::{marker}::", flush=True)
 
 
+def url_secrets(url: str) -> list[str]:
+    """Return the password (as written and decoded) of a URL with `user:password@`, else []."""
+    try:
+        password = urllib.parse.urlsplit(url.strip()).password
+    except ValueError:
+        return []
+    return [password, urllib.parse.unquote(password)] if password else []
+
+
 def environment_secrets(inputs: Mapping[str, str], environ: Mapping[str, str]) -> list[str]:
-    """Return the secrets known before anything runs: the token input and ENV_SECRETS' values."""
-    found = [inputs.get("token", ""), *(environ.get(name, "") for name in ENV_SECRETS)]
-    return [value for value in found if value.strip()]
+    """Return the secrets known before anything runs: the token input, credentials in `github-url`
+    and ENV_SECRETS' values."""
+    found = [
+        inputs.get("token", ""),
+        *url_secrets(inputs.get("github-url", "")),
+        *(environ.get(name, "") for name in ENV_SECRETS),
+    ]
+    return list(dict.fromkeys(value for value in found if value.strip()))
+
+
+def command_line(argv: tuple[str, ...] | list[str]) -> str:
+    """Return the CLI run as one shell-quoted line, control characters escaped, secrets masked."""
+    return redact.mask(redact.printable(" ".join(["updater", *(shlex.quote(a) for a in argv)])))
 
 
 def _register(secret: str) -> None:
@@ -337,7 +361,8 @@ def run(environ: Mapping[str, str]) -> int:
         for line in ci.mask_commands(s for s in call.secrets if s not in early):
             print(line, flush=True)
         child_env = {**environ, **call.env}
-        print(f"updater {' '.join(call.argv)}", flush=True)
+        # Inputs are untrusted (a newline then `::set-output`...): the line is escaped AND inert.
+        _echo_inert(command_line(call.argv))
         proc = subprocess.run(
             [sys.executable, "-m", "updater", *call.argv],
             env=child_env,
@@ -371,7 +396,7 @@ def report(result: Mapping[str, Any], environ: Mapping[str, str]) -> None:
     markdown = ci.summary(result, ci.github_run_url(environ))
     if summary_file:
         ci.append_summary(summary_file, markdown)
-    print(redact.mask(markdown), end="", flush=True)
+    _echo_inert(redact.mask(markdown))
 
 
 def main() -> int:

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from updater.infra import redact, safeio
 from updater.infra.cienv import github_run_url as github_run_url  # the Action and tests read it here
+from updater.infra.errors import InputError
 
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -95,8 +97,14 @@ def outputs(result: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _cell(value: object) -> str:
-    text = _text(value).replace("|", "\\|").replace("\n", " ")
-    return f"`{text}`" if text else "—"
+    """Return a table cell: the value as inline code, escaped so that nothing in it (a CR, a newline,
+    a `|`, a backtick) can end the cell, the row or the code span."""
+    text = redact.printable(_text(value)).replace("|", "\\|")
+    if not text:
+        return "—"
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
@@ -111,7 +119,7 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
             behind = (
                 "yes"
                 if row.get("behind")
-                else ("error: " + _text(row["error"]) if row.get("error") else "no")
+                else ("error: " + redact.printable(_text(row["error"])) if row.get("error") else "no")
             )
             cells = [_cell(row.get(k)) for k in ("app", "env", "tag", "newest")]
             lines.append(f"| {' | '.join(cells)} | {behind.replace('|', chr(92) + '|')} |")
@@ -119,7 +127,11 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
         lines.append("No app matched." if result.get("changed") is not None else "Nothing to report.")
     else:
         pr_url, pr_number = result.get("pr_url"), result.get("pr_number")
-        pr = f"[#{pr_number}]({pr_url})" if pr_url and pr_number else (_text(pr_url) or "—")
+        pr = (
+            f"[#{redact.printable(_text(pr_number))}]({redact.printable(_text(pr_url))})"
+            if pr_url and pr_number
+            else (redact.printable(_text(pr_url)) or "—")
+        )
         lines += ["| App | Env | Old | New | PR |", "| --- | --- | --- | --- | --- |"]
         for app in apps:
             new = _cell(app.get("new")) if app.get("changed") else f"{_cell(app.get('new'))} (unchanged)"
@@ -131,10 +143,10 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
     if result.get("dry_run"):
         lines.append("Dry run: nothing was written.")
     if result.get("commit"):
-        lines.append(f"Commit: `{result['commit']}`")
+        lines.append(f"Commit: {_cell(result['commit'])}")
     notes = result.get("notes")
     for note in notes if isinstance(notes, list) else ():
-        lines.append(f"Note: {_text(note)}")
+        lines.append(f"Note: {redact.printable(_text(note))}")
     if run_url:
         lines.append(f"Run: {run_url}")
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -221,8 +233,8 @@ def plain_table(result: Mapping[str, Any]) -> str:
 def circleci_export(result_file: str, environ: Mapping[str, str]) -> int:
     """Export a result's outputs to BASH_ENV (when set) and print its table; return an exit code."""
     try:
-        result = json.loads(Path(result_file).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        result = json.loads(safeio.read_regular(result_file).decode("utf-8"))
+    except (InputError, ValueError) as exc:
         print(f"updater: error: {result_file}: cannot read the updater --json result: {exc}", file=sys.stderr)
         return 2
     if not isinstance(result, dict):

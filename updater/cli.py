@@ -68,17 +68,26 @@ def cli(ctx: click.Context, debug: bool, retry_budget: float | None) -> None:
     importlib.import_module(RUNTIME).configure(debug, retry_budget)
 
 
+def _say(line: str) -> None:
+    """Print one line on stderr: secrets masked, control characters escaped.
+
+    Messages quote config keys, values files and registry answers: escaped, a newline in them cannot
+    start a line of its own (`::error::` in a GitHub Actions log) nor an escape sequence move the cursor.
+    """
+    click.echo(redact.printable(redact.mask(line)), err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; user errors become one line on stderr."""
     try:
         cli.main(args=argv, prog_name="updater", standalone_mode=False)
     except UpdaterError as exc:
-        click.echo(redact.mask(f"updater: error: {exc.message}"), err=True)
+        _say(f"updater: error: {exc.message}")
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(redact.mask(f"updater: error: {exc.format_message()}"), err=True)
+        _say(f"updater: error: {exc.format_message()}")
         return EXIT_USAGE
     except click.exceptions.Abort:
         click.echo("updater: aborted", err=True)
@@ -91,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         trace = runtime.debug_traceback() if runtime is not None else None
         if trace:
             click.echo(redact.mask(trace), err=True)
-        click.echo(redact.mask(f"updater: internal error: {type(exc).__name__}: {exc}"), err=True)
+        _say(f"updater: internal error: {type(exc).__name__}: {exc}")
         return EXIT_REMOTE
     return 0
 

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from updater import yamledit
-from updater.infra import atomic
+from updater.infra import atomic, redact
 from updater.infra.errors import InputError
 
 
@@ -60,23 +60,25 @@ def command(
     except yamledit.YamlEditError as exc:
         raise InputError(f"{file}: {exc.message}") from None
     path = atomic.inside_root(file, root) if root is not None else Path(file)
-    text = _read(file, path)
-    new_text, changes = yamledit.set_value(
-        text,
-        locator,
-        value,
-        source=file,
-        create=create,
-        allow_aliases=allow_aliases,
-        digest_anywhere=False,
-    )
+    # One lock on the file for the whole read-edit-write: concurrent runs never lose an edit.
+    with atomic.locked_update(path, shown=file) as data:
+        text = _decode(file, data)
+        new_text, changes = yamledit.set_value(
+            text,
+            locator,
+            value,
+            source=file,
+            create=create,
+            allow_aliases=allow_aliases,
+            digest_anywhere=False,
+        )
+        if new_text != text and not dry_run:
+            atomic.write_atomic(path, new_text.encode("utf-8"), shown=file)
     diff = "".join(
         difflib.unified_diff(
             text.splitlines(keepends=True), new_text.splitlines(keepends=True), f"a/{file}", f"b/{file}"
         )
     )
-    if new_text != text and not dry_run:
-        atomic.write_atomic(path, new_text.encode("utf-8"))
     if as_json:
         click.echo(json.dumps(_report(file, changes, diff if dry_run else None)))
     elif dry_run:
@@ -85,17 +87,12 @@ def command(
         for change in changes:
             verb = "set" if change.changed else "already"
             shared = f", shared with {change.shared_with}" if change.shared_with else ""
-            click.echo(f"{file}:{change.line}: {change.path}: {verb} {change.new} (was {change.old}){shared}")
+            line = f"{file}:{change.line}: {change.path}: {verb} {change.new} (was {change.old}){shared}"
+            click.echo(redact.printable(line))  # keys and old values come from the file
 
 
-def _read(file: str, path: Path) -> str:
+def _decode(file: str, data: bytes) -> str:
     """Return the file's text decoded as UTF-8 with its newlines untouched, or a one-line error."""
-    if path.is_dir():
-        raise InputError(f"{file}: is a directory: give a YAML file")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

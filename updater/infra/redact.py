@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _secrets: set[str] = set()
 _MASK = "***"
@@ -14,6 +15,33 @@ _PATTERNS = [
     re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{20,}"),
     re.compile(r"(https?://[^/\s:@]+:)[^@\s/]+(@)"),
 ]
+
+
+_UNPRINTABLE = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """Return `text` with every control, format and line-separator character written as an escape.
+
+    Untrusted text (config keys, values files, registry answers, CI inputs) reaches messages, logs
+    and the GitHub Actions log, where a newline followed by `::error::` is a workflow command and an
+    escape sequence rewrites the terminal. Escaped, such text stays on the line it was printed on.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in _NAMED:
+            out.append(_NAMED[char])
+        elif char.isprintable() or unicodedata.category(char) not in _UNPRINTABLE:
+            out.append(char)  # other spaces (NBSP, ...) cannot break a line
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
 
 
 def register(secret: str | None) -> None:
