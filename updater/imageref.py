@@ -22,9 +22,16 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _PATH_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _HOST_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(rf"(?:{_HOST_LABEL}(?:\.{_HOST_LABEL})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?")
-_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
+# The OCI tag grammar (distribution spec, "Pulling manifests"): ASCII only, at most 128 characters.
+_TAG_RE = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
 _DIGEST_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 _MAX_NAME = 255
+_MAX_PORT = 65535
+
+
+def is_valid_tag(text: str) -> bool:
+    """True when `text` is a tag by the OCI grammar `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`."""
+    return _TAG_RE.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ def parse(text: str) -> ImageRef:
             remainder = f"library/{remainder}"
     if not _DOMAIN_RE.fullmatch(domain):
         raise InputError(f"invalid registry host {domain!r} in image {text!r}")
+    _check_port(domain, text)
     if remainder != remainder.lower():
         raise InputError(f"invalid image {text!r}: repository names must be lowercase")
     if not _PATH_RE.fullmatch(remainder):
@@ -97,6 +105,15 @@ def parse(text: str) -> ImageRef:
     if len(domain) + 1 + len(remainder) > _MAX_NAME:
         raise InputError(f"invalid image {text!r}: the name is longer than {_MAX_NAME} characters")
     return ImageRef(registry=domain, repository=remainder, tag=tag, digest=digest)
+
+
+def _check_port(domain: str, text: str) -> None:
+    """Refuse a port no TCP connection can use (0, or above 65535): a typo, not a network failure."""
+    _, sep, port = domain.rpartition(":")  # "[::1]" leaves "1]", not digits
+    if sep and port.isdigit() and not 1 <= int(port) <= _MAX_PORT:
+        raise InputError(
+            f"invalid port {port} in image {text!r}: a registry port is between 1 and {_MAX_PORT}"
+        )
 
 
 def _split_digest(raw: str) -> tuple[str, str | None]:
