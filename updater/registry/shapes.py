@@ -8,7 +8,8 @@ array would otherwise end in RecursionError) and checked against the OCI specs:
   `Docker-Content-Digest` header is the digest of the returned manifest, and a manifest's `mediaType`
   must match the `Content-Type` it was served with;
 - image spec descriptor.md "Digests": `algorithm ":" encoded`, algorithm components `[a-z0-9]+` joined
-  by `[+._-]`, encoded `[a-zA-Z0-9=_-]+`; sha256 is 64 and sha512 128 lower-case hex digits;
+  by `[+._-]`, encoded `[a-zA-Z0-9=_-]+`; the registered algorithms are sha256 (64 lower-case hex
+  digits), sha512 (128) and blake3 (64);
 - image spec manifest.md / image-index.md: `schemaVersion` 2, a `config` descriptor and `layers`, or
   `manifests` (descriptors with an optional `platform` of strings).
 
@@ -32,7 +33,8 @@ MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 MAX_JSON_DEPTH = 32  # manifests nest 4 levels deep; annotations and labels are flat strings
 
 _DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
-_HEX_LENGTH = {"sha256": 64, "sha512": 128}
+# The image spec's registered algorithms; a digest by any other cannot be checked, so it is refused.
+_HEX_LENGTH = {"sha256": 64, "sha512": 128, "blake3": 64}
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
 
@@ -64,18 +66,18 @@ def load_json(content: bytes, what: str) -> Any:
 
 
 def digest(value: object, what: str) -> str:
-    """Return `value` when it is a valid digest (the right hex length for sha256/sha512); else Malformed."""
+    """Return `value` if it is a digest by a registered algorithm, of the right length; else Malformed."""
     if isinstance(value, str) and _DIGEST.fullmatch(value):
         algorithm, _, encoded = value.partition(":")
         length = _HEX_LENGTH.get(algorithm)
-        if length is None or (len(encoded) == length and re.fullmatch(r"[a-f0-9]+", encoded)):
+        if length is not None and len(encoded) == length and re.fullmatch(r"[a-f0-9]+", encoded):
             return value
     raise Malformed(f"{what} is not a valid digest: {shown(value)}")
 
 
 def content_digest(content: bytes, algorithm: str) -> str | None:
     """Return the digest of `content` by `algorithm`, or None for an algorithm we cannot compute."""
-    if algorithm not in _HEX_LENGTH:
+    if algorithm not in hashlib.algorithms_available:  # blake3
         return None
     return f"{algorithm}:{hashlib.new(algorithm, content).hexdigest()}"
 
