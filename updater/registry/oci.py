@@ -143,7 +143,7 @@ class OciRegistry:
             if response.status_code == 404:
                 raise RepositoryNotFound(
                     f"{self.name} does not exist (registry {self.ref.registry} answered HTTP 404 to the "
-                    "tags list): check the image name, or pass --wait DURATION until CI pushes it"
+                    "tags list): check the image name"
                 )
             self._expect_ok(response.status_code, "list tags")
             with self._malformed():
