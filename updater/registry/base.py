@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from updater.errors import InputError
+from updater.infra.errors import InputError
 
 
 @dataclass(frozen=True)

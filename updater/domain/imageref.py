@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from updater.errors import InputError
+from updater.domain.tags import TAG_GRAMMAR
+from updater.infra.errors import InputError
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -22,16 +23,10 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _PATH_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _HOST_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(rf"(?:{_HOST_LABEL}(?:\.{_HOST_LABEL})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?")
-# The OCI tag grammar (distribution spec, "Pulling manifests"): ASCII only, at most 128 characters.
-_TAG_RE = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
+_TAG_RE = TAG_GRAMMAR
 _DIGEST_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 _MAX_NAME = 255
 _MAX_PORT = 65535
-
-
-def is_valid_tag(text: str) -> bool:
-    """True when `text` is a tag by the OCI grammar `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`."""
-    return _TAG_RE.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)
