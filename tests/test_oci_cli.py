@@ -59,6 +59,32 @@ def test_resolve_with_basic_auth_and_debug_never_prints_the_password(
         assert secret not in done.stdout + done.stderr
 
 
+def test_docker_config_auths_with_username_and_password_fields(
+    basic: tuple[RunningRegistry, str], tmp_path: Path
+) -> None:
+    # The Docker CLI reads `username`/`password` where there is no base64 `auth`; so must we.
+    reg, digest = basic
+    env = _env(tmp_path)
+    config = Path(env["DOCKER_CONFIG"]) / "config.json"
+    config.write_text(json.dumps({"auths": {reg.host: {"username": reg.username, "password": reg.password}}}))
+    done = run("--debug", "resolve", f"{reg.host}/team/app", "--tag", "latest", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["digest"] == digest
+    assert f"debug: updater.registry: credentials for {reg.host}: {config}: auths\n" in done.stderr
+    basic_header = base64.b64encode(f"{reg.username}:{reg.password}".encode()).decode()
+    for secret in (reg.password or "", basic_header):
+        assert secret not in done.stdout + done.stderr
+
+
+def test_debug_says_when_no_credentials_were_found(
+    basic: tuple[RunningRegistry, str], tmp_path: Path
+) -> None:
+    reg, _ = basic
+    done = run("--debug", "resolve", f"{reg.host}/team/app", "--tag", "latest", env=_env(tmp_path))
+    assert done.returncode == 1
+    assert f"credentials for {reg.host}: none (anonymous)" in done.stderr
+
+
 def test_resolve_with_token_auth_via_a_credential_helper(tmp_path: Path) -> None:
     with start_registry(tmp_path / "reg", auth="token") as reg:
         digest = push_image(reg.url, "team/app", ["v1.2.0"], created=T0, auth=reg.credentials)
@@ -77,6 +103,10 @@ def test_resolve_with_token_auth_via_a_credential_helper(tmp_path: Path) -> None
         assert done.returncode == 0, done.stderr
         assert (json.loads(done.stdout)["tag"], json.loads(done.stdout)["digest"]) == ("v1.2.0", digest)
         assert reg.token_server.issued, "the registry should have demanded a token"
+        config = Path(env["DOCKER_CONFIG"]) / "config.json"
+        assert f"credentials for {reg.host}: {config}: credential helper docker-credential-updatercli" in (
+            done.stderr
+        )
         for secret in (reg.password or "", *reg.token_server.issued):
             assert secret not in done.stdout + done.stderr
 

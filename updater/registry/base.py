@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from updater.infra.errors import InputError
+
 
 @dataclass(frozen=True)
 class TagInfo:
@@ -14,6 +16,10 @@ class TagInfo:
     tag: str
     digest: str | None = None
     created: datetime | None = None
+
+
+class RepositoryNotFound(InputError):
+    """The repository does not exist (yet): like a missing tag, "not yet" while waiting, else exit 2."""
 
 
 @dataclass(frozen=True)
