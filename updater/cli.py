@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("history", "Show the tags an app had over time in one environment."),
     "config": ("config", "Validate .updater.yaml or print its JSON Schema."),
 }
+# Plumbing the orb runs, not shown by `updater --help`.
+HIDDEN: dict[str, str] = {"ci": "ci_report"}
 
 
 class LazyGroup(click.Group):
@@ -39,9 +41,10 @@ class LazyGroup(click.Group):
         return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
+        name = COMMANDS[cmd_name][0] if cmd_name in COMMANDS else HIDDEN.get(cmd_name)
+        if name is None:
             return None
-        module = importlib.import_module(f"updater.commands.{COMMANDS[cmd_name][0]}")
+        module = importlib.import_module(f"updater.commands.{name}")
         command: click.Command = module.command
         return command
 

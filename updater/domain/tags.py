@@ -15,7 +15,8 @@ from updater.infra.errors import InputError
 MOVING_TAGS = frozenset(
     {"latest", "stable", "edge", "nightly", "main", "master", "develop", "dev", "head", "canary"}
 )
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.*-]{0,127}$")
+# A rendered template: a tag, where `*` may stand for an open part anywhere, the first character too.
+_TAG = re.compile(r"^[A-Za-z0-9_*][A-Za-z0-9_.*-]{0,127}$")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _TAG_TEXT = re.compile(r"^[A-Za-z0-9_.*-]{1,128}$")
 _FIELD = re.compile(r"\{(\w+)(?::(\d+))?\}")

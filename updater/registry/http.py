@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from updater import __version__
 from updater.infra import redact, retry
 from updater.infra.errors import RemoteError
+from updater.registry.ratelimit import pull_limit_message
 
 if TYPE_CHECKING:
     import requests
@@ -162,6 +163,14 @@ class Transport:
                 f"registry {self.label}: access denied (HTTP 403) for {method} {urlsplit(url).path}: "
                 "the credentials lack pull access to this repository"
             )
+        if response.status_code == 429:
+            quota = pull_limit_message(
+                response.headers,
+                response.text[:4096],
+                retry_after=retry.parse_retry_after(response.headers.get("Retry-After")),
+            )
+            if quota:
+                raise RemoteError(f"registry {self.label}: {quota}")
         _raise_if_transient(response)
         return response
 
