@@ -31,6 +31,7 @@ class Action:
 
     start: int
     end: int
+    comment: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Word:
     start: int
     end: int
     text: str
-    where: str  # "text", "comment" or "action"
+    where: str  # "text", "comment" (`#` or `{{/* */}}`) or "action"
     glued: bool  # touches an action: part of the word comes from the template
 
 
@@ -103,8 +104,9 @@ class Scan:
     def words(self) -> Iterator[Word]:
         for match in _WORD.finditer(self.text):
             start, end = match.span()
-            if self.action_at(start) is not None:
-                where = "action"
+            action = self.action_at(start)
+            if action is not None:
+                where = "comment" if action.comment else "action"
             else:
                 where = "comment" if self.in_comment(start) else "text"
             glued = start in self.action_ends or end in self.action_starts
@@ -130,12 +132,13 @@ def find_actions(text: str, source: str, lines: Lines) -> list[Action]:
     pos = text.find("{{")
     while pos >= 0:
         end = _action_end(text, pos + 2)
+        body = pos + 4 if text.startswith("- ", pos + 2) else pos + 2
         if end < 0:
             raise YamlEditError(
                 f"{source}:{lines.line(pos)}: the template action '{{{{' here is never closed with '}}}}': "
                 "fix the template first"
             )
-        actions.append(Action(pos, end))
+        actions.append(Action(pos, end, text.startswith("/*", body)))
         pos = text.find("{{", end)
     return actions
 
