@@ -13,12 +13,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from updater import imageref
 from updater.yamledit._locate import _MARKER, same_repository, split_reference
 from updater.yamledit._model import YamlEditError
 from updater.yamledit._tree import Lines
 
 # The characters of an image reference (host, port, path, tag, digest); anything else ends one.
-_WORD = re.compile(r"[A-Za-z0-9._/:@-]+")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-")
 # An `image:` key whose value the template builds (`image: "{{ .Values.image.repository }}:…"`).
 _IMAGE_KEY = re.compile(r"""^[ \t]*(?:-[ \t]+)?["']?image["']?[ \t]*:[ \t]*(?=\S)""", re.MULTILINE)
@@ -96,21 +96,38 @@ class Scan:
             return self.actions[index]
         return None
 
+    def action_between(self, start: int, end: int) -> bool:
+        """True when an action starts in `start..end`."""
+        index = bisect.bisect_left(self._starts, start)
+        return index < len(self._starts) and self._starts[index] < end
+
     def in_comment(self, offset: int) -> bool:
         line = self.lines.line(offset)
         start = self.comments.get(line)
         return start is not None and offset > start
 
-    def words(self) -> Iterator[Word]:
-        for match in _WORD.finditer(self.text):
-            start, end = match.span()
-            action = self.action_at(start)
-            if action is not None:
-                where = "comment" if action.comment else "action"
-            else:
-                where = "comment" if self.in_comment(start) else "text"
-            glued = start in self.action_ends or end in self.action_starts
-            yield Word(start, end, match.group(), where, glued)
+    def words_with(self, needle: str) -> Iterator[Word]:
+        """Yield every run of reference characters that contains `needle`, in order."""
+        text, pos, last = self.text, self.text.find(needle), -1
+        while pos >= 0:
+            start, end = pos, pos + len(needle)
+            while start > 0 and text[start - 1] in _WORD_CHARS:
+                start -= 1
+            while end < len(text) and text[end] in _WORD_CHARS:
+                end += 1
+            if start > last:
+                yield self._word(start, end)
+                last = start
+            pos = text.find(needle, end)
+
+    def _word(self, start: int, end: int) -> Word:
+        action = self.action_at(start)
+        if action is not None:
+            where = "comment" if action.comment else "action"
+        else:
+            where = "comment" if self.in_comment(start) else "text"
+        glued = start in self.action_ends or end in self.action_starts
+        return Word(start, end, self.text[start:end], where, glued)
 
     def snippet(self, start: int, end: int) -> str:
         """Return the text of `start..end` for a message: escaped by repr, at most a short line long."""
@@ -206,7 +223,9 @@ def references(scan: Scan, repo: str) -> tuple[list[Ref], list[Word], list[Word]
     refs: list[Ref] = []
     glued: list[Word] = []
     inside: list[Word] = []
-    for word in scan.words():
+    # Normalisation only adds a registry or `library/`: the last path component is always written.
+    needle = imageref.parse(repo).repository.rsplit("/", 1)[-1]
+    for word in scan.words_with(needle):
         if word.where == "comment":
             continue
         if word.where == "action":
@@ -245,7 +264,7 @@ def built_images(scan: Scan) -> list[tuple[int, str]]:
         comment = scan.comments.get(scan.lines.line(start))
         if comment is not None and comment >= start:
             end = min(end, comment)
-        if any(start <= a.start < end for a in scan.actions):
+        if scan.action_between(start, end):
             found.append((start, scan.snippet(start, end).rstrip()))
     return found
 
