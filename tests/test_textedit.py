@@ -131,14 +131,16 @@ def test_different_tags_are_refused_with_their_lines_unless_all() -> None:
 
 def test_a_key_path_on_a_template_says_to_use_image_or_marker() -> None:
     message = refusal(DEPLOYMENT, Locator(key="spec.template.spec.containers[0].image"))
-    assert message.startswith(f"{SRC}:4: a template") and "--image REPO or --marker NAME" in message
+    assert message.startswith(f"{SRC}:4: a template, not YAML (")
+    assert "--image REPO or --marker NAME" in message
 
 
 def test_a_broken_yaml_file_with_a_key_path_says_so() -> None:
     with pytest.raises(YamlEditError) as info:
         edit("a: [1\nb: 2\n", Locator(key="a"), "v2", source="values.yaml")
-    assert info.value.message.startswith("values.yaml:") and "not YAML" in info.value.message
-    assert "--image REPO or --marker NAME" in info.value.message
+    message = info.value.message
+    assert message.startswith("values.yaml:2: invalid YAML: ") and "fix the file" in message
+    assert "--image REPO or --marker NAME" in message
 
 
 def test_nothing_found_says_what_was_looked_for_and_the_mode() -> None:

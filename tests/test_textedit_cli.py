@@ -72,7 +72,7 @@ def test_json_says_yaml_mode_for_the_values_file(template: Path) -> None:
 def test_a_key_path_on_the_template_is_refused_with_what_to_use(template: Path) -> None:
     result = run("set", str(template), "spec.replicas", "2")
     message = error_line(result)
-    assert message.startswith(f"{template}:4: a template (")
+    assert message.startswith(f"{template}:4: a template, not YAML (")
     assert message.endswith("use --image REPO or --marker NAME to edit the file as text")
     assert_untouched(template)
 

@@ -146,10 +146,14 @@ def _split(message: str, source: str) -> _NotYaml:
 def _refuse_for_text(locator: Locator, source: str, not_yaml: _NotYaml, text: str) -> None:
     """Refuse what only YAML supports (a key path, --document) before scanning the text."""
     if locator.key is not None:
-        kind = "a template" if "{{" in text else "not YAML"
+        if "{{" in text:
+            raise YamlEditError(
+                f"{source}:{not_yaml.line}: a template, not YAML ({not_yaml.problem}): a key path needs a "
+                "YAML document; use --image REPO or --marker NAME to edit the file as text"
+            )
         raise YamlEditError(
-            f"{source}:{not_yaml.line}: {kind} ({not_yaml.problem}): a key path needs a YAML document; "
-            "use --image REPO or --marker NAME to edit the file as text"
+            f"{source}:{not_yaml.line}: invalid YAML: {not_yaml.problem}: a key path needs a YAML document; "
+            "fix the file, or use --image REPO or --marker NAME to edit it as text"
         )
     if locator.document is not None:
         raise YamlEditError(
