@@ -8,6 +8,8 @@ and get the mode back, to say which one was used.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -84,18 +86,12 @@ def edit(
             digest_anywhere=digest_anywhere,
         )
         return Edited(new_text, changes, "yaml", _YAML_WHY)
-    except YamlEditError:
-        not_yaml = _not_yaml(text, source)
-        if not_yaml is None:
-            _refuse_templated(text, locator, source)
-            raise
-    _refuse_for_text(locator, source, not_yaml, text)
-    try:
+    except YamlEditError as exc:
+        not_yaml = _text_mode(text, locator, source, exc)
+    with _in_text_mode(not_yaml):
         new_text, changes = set_text(
             text, locator, value, source=source, all_matches=all_matches, digest_anywhere=digest_anywhere
         )
-    except YamlEditError as exc:
-        raise YamlEditError(f"{exc.message} ({not_yaml.short})") from None
     return Edited(new_text, changes, "text", not_yaml.why)
 
 
@@ -103,17 +99,30 @@ def find(text: str, locator: Locator, *, source: str = "<text>") -> Looked:
     """Return the values `locator` points at, read as YAML or, for a file that is not YAML, as text."""
     try:
         return Looked(get_values(text, locator, source=source), "yaml", _YAML_WHY)
-    except YamlEditError:
-        not_yaml = _not_yaml(text, source)
-        if not_yaml is None:
-            _refuse_templated(text, locator, source)
-            raise
-    _refuse_for_text(locator, source, not_yaml, text)
-    try:
+    except YamlEditError as exc:
+        not_yaml = _text_mode(text, locator, source, exc)
+    with _in_text_mode(not_yaml):
         found = get_text(text, locator, source=source)
+    return Looked(found, "text", not_yaml.why)
+
+
+def _text_mode(text: str, locator: Locator, source: str, refusal: YamlEditError) -> _NotYaml:
+    """Return why `text` goes to text mode after the YAML editor's `refusal`; raise it for a YAML file."""
+    not_yaml = _not_yaml(text, source)
+    if not_yaml is None:
+        _refuse_templated(text, locator, source)
+        raise refusal
+    _refuse_for_text(locator, source, not_yaml, text)
+    return not_yaml
+
+
+@contextmanager
+def _in_text_mode(not_yaml: _NotYaml) -> Iterator[None]:
+    """End every text-mode refusal with the mode and where YAML failed, so no one says 'fix the YAML'."""
+    try:
+        yield
     except YamlEditError as exc:
         raise YamlEditError(f"{exc.message} ({not_yaml.short})") from None
-    return Looked(found, "text", not_yaml.why)
 
 
 def _not_yaml(text: str, source: str) -> _NotYaml | None:
