@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 REPO = "haoict/send2ereader"
 DIGESTS = ("sha256:" + "a" * 64, "sha256:" + "0123456789abcdef" * 4)
+MARK = "  # updater: web"
 OLD_TAGS = ("master-202401151230",) * 5 + ("develop-202401020304", "1.10")
 
 
@@ -21,7 +22,7 @@ class Line:
     """One line without its newline; `suffix` is the span of `:TAG[@DIGEST]` on a target line."""
 
     text: str
-    kind: str  # "target", "glued", "built", "other"
+    kind: str  # "target" (an image line of REPO), "tag" (a marked bare tag), "glued", "built", "other"
     suffix: tuple[int, int] | None = None
     old: str | None = None  # TAG[@DIGEST] of a target
     pinned: bool = False  # a target with a digest
@@ -37,12 +38,23 @@ def target_lines(draw: st.DrawFn) -> Line:
     digest = draw(st.sampled_from([None] * 6 + [*DIGESTS]))
     quote = draw(st.sampled_from(["", "", '"', "'"]))
     shape = draw(st.sampled_from(["image: ", "- ", "- --image=", "value: "]))
-    comment = draw(st.sampled_from(["", "", "  # keep", "  # see haoict/send2ereader-worker:1"]))
+    comment = draw(st.sampled_from(["", "", "  # keep", "  # see haoict/send2ereader-worker:1", MARK, MARK]))
     old = tag + (f"@{digest}" if digest else "")
     head = f"{indent}{shape}{quote}{registry}{REPO}"
     body = f":{old}"
     text = f"{head}{body}{quote}{comment}"
-    return Line(text, "target", (len(head), len(head) + len(body)), old, pinned=digest is not None)
+    span = (len(head), len(head) + len(body))
+    return Line(text, "target", span, old, pinned=digest is not None, marked=comment == MARK)
+
+
+@st.composite
+def marked_tag_lines(draw: st.DrawFn) -> Line:
+    """A bare tag marked for --marker: `tag: "v1"  # updater: web` (never an --image target)."""
+    indent = " " * draw(st.integers(0, 12))
+    quote = draw(st.sampled_from(["", '"', "'"]))
+    tag = draw(st.sampled_from(OLD_TAGS))
+    head = f"{indent}tag: {quote}"
+    return Line(f"{head}{tag}{quote}{MARK}", "tag", (len(head), len(head) + len(tag)), tag, marked=True)
 
 
 OTHER = st.sampled_from(
@@ -95,7 +107,7 @@ def templates(draw: st.DrawFn) -> list[Line]:
     for _ in range(draw(st.integers(1, 14))):
         kind = draw(st.sampled_from(["other"] * 6 + ["target"] * 2 + ["glued", "built"]))
         if kind == "target":
-            lines.append(draw(target_lines()))
+            lines.append(draw(st.one_of(target_lines(), target_lines(), marked_tag_lines())))
         elif kind == "glued" and draw(st.integers(0, 3)) == 0:
             lines.append(Line(draw(GLUED), "glued"))
         elif kind == "built" and draw(st.integers(0, 3)) == 0:
@@ -112,12 +124,18 @@ def templates(draw: st.DrawFn) -> list[Line]:
     return lines
 
 
-def render(lines: list[Line], newline: str, final_newline: bool) -> tuple[str, list[tuple[int, int]]]:
-    """Return the text and the absolute `:TAG[@DIGEST]` span of every target line, in order."""
+def render(
+    lines: list[Line], newline: str, final_newline: bool, *, marked: bool = False
+) -> tuple[str, list[tuple[int, int]]]:
+    """Return the text and the absolute span of the bytes an edit changes, line by line in order.
+
+    Those are the image lines of REPO (their `:TAG[@DIGEST]`), or with `marked` the marked lines
+    (a tag line's span is its tag inside the quotes).
+    """
     text = ""
     spans: list[tuple[int, int]] = []
     for index, line in enumerate(lines):
-        if line.suffix is not None:
+        if line.suffix is not None and (line.marked if marked else line.kind == "target"):
             spans.append((len(text) + line.suffix[0], len(text) + line.suffix[1]))
         text += line.text
         if index < len(lines) - 1 or final_newline:

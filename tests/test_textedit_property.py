@@ -87,3 +87,48 @@ def test_random_templates_get_an_exact_edit_or_a_one_line_refusal(
     assert [c.line for c in result.changes] == [text.count("\n", 0, start) + 1 for start, _ in spans]
     assert all(c.new == value for c in result.changes)
     event(f"edited {len(spans)} reference(s)" + (" with --all" if all_matches else ""))
+
+
+MARKER_VALUES = st.one_of(
+    st.from_regex(r"v[0-9a-z._-]{0,12}", fullmatch=True),
+    st.sampled_from([f"v2@{DIGEST}", DIGEST]),
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("TEXTEDIT_EXAMPLES", "300")) // 2,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    lines=templategen.templates(),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    final_newline=st.booleans(),
+    value=MARKER_VALUES,
+)
+def test_random_templates_with_markers_get_an_exact_edit_or_a_one_line_refusal(
+    lines: list[templategen.Line], newline: str, final_newline: bool, value: str
+) -> None:
+    text, spans = templategen.render(lines, newline, final_newline, marked=True)
+    marked = [line for line in lines if line.marked]
+    refusal = None
+    if not marked:
+        refusal = "no line marked"
+    elif "@" not in value and not value.startswith("sha256:") and any(line.pinned for line in marked):
+        refusal = "pins a digest"
+    try:
+        result = edit(text, Locator(marker="web"), value, source="templates/deployment.yaml")
+    except YamlEditError as exc:
+        assert refusal is not None and refusal in exc.message, exc.message
+        assert "\n" not in exc.message and exc.message.startswith("templates/deployment.yaml")
+        event(f"refused: {refusal}")
+        return
+    assert refusal is None, f"edited where it should refuse ({refusal}):\n{text}"
+    assert result.mode == "text"
+    expected = text
+    for (start, end), line in reversed(list(zip(spans, marked, strict=True))):
+        new = value if line.kind == "tag" else f"@{value}" if value.startswith("sha256:") else f":{value}"
+        expected = expected[:start] + new + expected[end:]
+    assert result.text == expected
+    assert [c.line for c in result.changes] == [text.count("\n", 0, start) + 1 for start, _ in spans]
+    event(f"edited {len(spans)} marked line(s)")
