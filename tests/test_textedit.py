@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from testing.helmchart import DEPLOYMENT, IMAGE, TAG
-from updater.yamledit import Locator, YamlEditError, edit, find
+from updater.yamledit import Locator, YamlEditError, _text, edit, find
 
 NEW = "master-202402011200"
 DIGEST = "sha256:" + "a" * 64
@@ -231,3 +231,16 @@ def test_find_reads_the_tags_in_text_mode() -> None:
     looked = find(DEPLOYMENT, Locator(image=IMAGE), source=SRC)
     assert looked.mode == "text"
     assert [(f.line, f.value) for f in looked.found] == [(21, TAG), (32, TAG)]
+
+
+def test_the_rescan_refuses_a_splice_that_touched_more_than_the_tag(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = _text._reference_splice
+
+    def greedy(*args: object, **kwargs: object) -> object:  # eats the newline after the tag
+        splice = real(*args, **kwargs)  # type: ignore[arg-type]
+        return _text._Splice(splice.start, splice.end + 1, splice.text, splice.change)
+
+    monkeypatch.setattr(_text, "_reference_splice", greedy)
+    message = refusal(DEPLOYMENT, Locator(image=IMAGE))
+    assert message.startswith(f"{SRC}:21: the text edit of {IMAGE} did not verify (")
+    assert "nothing was written" in message
