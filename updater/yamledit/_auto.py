@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from updater.yamledit._edit import get_values, set_value
-from updater.yamledit._model import Change, Found, Locator, YamlEditError
 from updater.yamledit._text import get_text, set_text, templated
 from updater.yamledit._textscan import Scan
 from updater.yamledit._tree import Lines, Scalar, read
+from updater.yamledit.model import Change, Found, Locator, YamlEditError
 
 Mode = Literal["yaml", "text"]
 _YAML_WHY = "the file is YAML: the structural editor, verified by re-reading it as YAML 1.1 and 1.2"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from updater import imageref
-from updater.errors import InputError
+from updater.domain import imageref
+from updater.infra.errors import InputError
 from updater.yamledit._locate import split_reference
-from updater.yamledit._model import Change, Found, Locator, YamlEditError
 from updater.yamledit._scalar import DIGEST, TAG_AT_DIGEST, render, validate_value
 from updater.yamledit._textscan import Marked, Ref, Scan, built_images, marked_values, references
+from updater.yamledit.model import Change, Found, Locator, YamlEditError
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from updater import imageref
+from updater.domain import imageref
 from updater.yamledit._locate import _MARKER, same_repository, split_reference
-from updater.yamledit._model import YamlEditError
 from updater.yamledit._tree import Lines
+from updater.yamledit.model import YamlEditError
 
 # The characters of an image reference (host, port, path, tag, digest); anything else ends one.
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-")
