@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from updater.domain import imageref
 from updater.infra.errors import InputError
-from updater.yamledit._locate import split_reference
+from updater.yamledit._refs import split_reference
 from updater.yamledit._scalar import DIGEST, TAG_AT_DIGEST, render, validate_value
-from updater.yamledit._textscan import Marked, Ref, Scan, built_images, marked_values, references
+from updater.yamledit._textscan import Marked, Ref, Scan, marked_values, references, templated
 from updater.yamledit.model import Change, Found, Locator, YamlEditError
 
 
@@ -104,43 +104,6 @@ def _image_refs(scan: Scan, repo: str) -> list[Ref]:
         f"no reference to {repo} found: looked for {repo}:TAG and {repo}:TAG@sha256:… "
         "outside template actions and # comments",
     )
-
-
-def templated(scan: Scan, repo: str, *, found_elsewhere: bool = False) -> YamlEditError | None:
-    """Return why `repo`'s tag cannot be set in this text because the template writes it, or None.
-
-    A reference glued to an action (`repo:{{ .Values.image.tag }}`) always counts; where no literal
-    reference exists (and the YAML editor found none, `found_elsewhere`), so do a reference inside
-    an action and an `image:` built from actions.
-    """
-    refs, glued, inside = references(scan, repo)
-    if glued:
-        word = glued[0]
-        action = scan.action_at(word.end) or scan.action_at(word.start - 1)
-        start = min(word.start, action.start) if action else word.start
-        end = max(word.end, action.end) if action else word.end
-        return scan.error(
-            word.start,
-            f"{repo} is written with a tag the template fills in ({scan.snippet(start, end)}): "
-            "the tag comes from values: target the values file",
-        )
-    if refs or found_elsewhere:
-        return None
-    if inside:
-        return scan.error(
-            inside[0].start,
-            f"{repo} stands only inside a template action ({inside[0].text!r}), which is never edited: "
-            "move the tag to the values file, or edit the line by hand",
-        )
-    built = built_images(scan)
-    if built:
-        offset, snippet = built[0]
-        return scan.error(
-            offset,
-            f"no literal {repo}:TAG here; the image is built by the template ({snippet}): "
-            "the tag comes from values: target the values file",
-        )
-    return None
 
 
 def _refuse_ambiguous(scan: Scan, repo: str, refs: list[Ref], all_matches: bool) -> None:

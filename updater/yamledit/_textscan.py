@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from updater.domain import imageref
-from updater.yamledit._locate import _MARKER, same_repository, split_reference
+from updater.yamledit._refs import MARKER, same_repository, split_reference
 from updater.yamledit._tree import Lines
 from updater.yamledit.model import YamlEditError
 
@@ -244,6 +244,43 @@ def references(scan: Scan, repo: str) -> tuple[list[Ref], list[Word], list[Word]
     return refs, glued, inside
 
 
+def templated(scan: Scan, repo: str, *, found_elsewhere: bool = False) -> YamlEditError | None:
+    """Return why `repo`'s tag cannot be set in this text because the template writes it, or None.
+
+    A reference glued to an action (`repo:{{ .Values.image.tag }}`) always counts; where no literal
+    reference exists (and the YAML editor found none, `found_elsewhere`), so do a reference inside
+    an action and an `image:` built from actions.
+    """
+    refs, glued, inside = references(scan, repo)
+    if glued:
+        word = glued[0]
+        action = scan.action_at(word.end) or scan.action_at(word.start - 1)
+        start = min(word.start, action.start) if action else word.start
+        end = max(word.end, action.end) if action else word.end
+        return scan.error(
+            word.start,
+            f"{repo} is written with a tag the template fills in ({scan.snippet(start, end)}): "
+            "the tag comes from values: target the values file",
+        )
+    if refs or found_elsewhere:
+        return None
+    if inside:
+        return scan.error(
+            inside[0].start,
+            f"{repo} stands only inside a template action ({inside[0].text!r}), which is never edited: "
+            "move the tag to the values file, or edit the line by hand",
+        )
+    built = built_images(scan)
+    if built:
+        offset, snippet = built[0]
+        return scan.error(
+            offset,
+            f"no literal {repo}:TAG here; the image is built by the template ({snippet}): "
+            "the tag comes from values: target the values file",
+        )
+    return None
+
+
 def _names(word: str, repo: str) -> bool:
     """True when a word glued to an action names `repo`: `repo:`, `repo:prefix-`, `/repo:tag`."""
     name = word.strip("/:")
@@ -279,7 +316,7 @@ def marked_values(scan: Scan, wanted: str) -> list[Marked]:
     reference characters. A value that a template action gives is refused (the tag comes from values).
     """
     found: list[Marked] = []
-    for match in _MARKER.finditer(scan.text):
+    for match in MARKER.finditer(scan.text):
         name, setter = match.group("name"), match.group("setter")
         if not (name == wanted or setter in (wanted, f"{wanted}:tag")):
             continue
