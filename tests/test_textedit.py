@@ -244,3 +244,16 @@ def test_the_rescan_refuses_a_splice_that_touched_more_than_the_tag(monkeypatch:
     message = refusal(DEPLOYMENT, Locator(image=IMAGE))
     assert message.startswith(f"{SRC}:21: the text edit of {IMAGE} did not verify (")
     assert "nothing was written" in message
+
+
+def test_escaped_braces_defines_and_raw_strings_are_actions() -> None:
+    text = (
+        "{{- /* labels */}}\n"
+        '{{- define "app.labels" -}}\n'
+        "tier: web\n"
+        "{{- end -}}\n"
+        'summary: Volume {{ "{{" }} $labels.volume {{ "}}" }} image haoict/send2ereader:v1\n'
+        "query: {{ `raw }} string` }}\n"
+        "image: haoict/send2ereader:v1\n"
+    )
+    assert image(text) == text.replace(":v1", f":{NEW}")
