@@ -21,7 +21,7 @@ from updater.infra.errors import EXIT_REMOTE, EXIT_USAGE, UpdaterError
 RUNTIME = "updater.commands.runtime"
 # name -> (module under updater.commands, one-line help shown by `updater --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "set": ("set_value", "Set one value in a YAML file, changing only its bytes."),
+    "set": ("set_value", "Set one value in a YAML file or a Helm template, changing only its bytes."),
     "resolve": ("resolve", "Resolve the immutable tag of an image from its registry."),
     "bump": ("bump", "Write each app's new tag into an environment's values files."),
     "promote": ("promote", "Copy the tags of one environment to another."),
