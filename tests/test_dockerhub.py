@@ -17,120 +17,76 @@ from pathlib import Path
 import pytest
 
 from testing.cli import run
-from testing.registry import RunningRegistry, push_image, start_registry
-from testing.registry_proxy import Faults, RegistryProxy, start_proxy
+from testing.dockerhub import HUB, SERVICE, DockerHub, docker_hub, limited
+from testing.registry_proxy import Faults
 from updater.registry.ratelimit import pull_limit_message
 
-HUB = "registry-1.docker.io"
-SERVICE = "registry.docker.io"
 T0 = datetime(2024, 2, 1, 12, 0, tzinfo=timezone.utc)
 QUOTA_HEADERS = (("ratelimit-limit", "100;w=21600"), ("ratelimit-remaining", "0;w=21600"))
+BUILDS = ["master-202401151230", "develop-202401200900", "master-202402011200", "feature-x-202402020800"]
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerHub]:
     """A token-auth registry named like Docker Hub, holding haoict/send2ereader and library/nginx."""
-    workdir = tmp_path_factory.mktemp("hub")
-    with start_registry(workdir, auth="token", token_service=SERVICE, allow_anonymous=True) as reg:
-        login = reg.credentials
-        for minutes, tag in enumerate(
-            ["master-202401151230", "develop-202401200900", "master-202402011200", "feature-x-202402020800"]
-        ):
-            push_image(
-                reg.url,
-                "haoict/send2ereader",
-                [tag],
-                created=T0 + timedelta(minutes=minutes),
-                auth=login,
-                seed=tag,
-            )
-        push_image(reg.url, "library/nginx", ["1.25.3", "latest"], created=T0, auth=login, seed="nginx")
-        yield reg
-
-
-@pytest.fixture
-def proxy(hub: RunningRegistry) -> Iterator[RegistryProxy]:
-    with start_proxy(hub.url) as running:
+    images = {
+        "haoict/send2ereader": {tag: T0 + timedelta(minutes=i) for i, tag in enumerate(BUILDS)},
+        "library/nginx": {("1.25.3", "latest"): T0},
+    }
+    with docker_hub(tmp_path_factory.mktemp("hub"), images) as running:
         yield running
 
 
-def _env(proxy: RegistryProxy, docker: Path) -> dict[str, str]:
-    return {
-        "HTTP_PROXY": proxy.url,
-        "NO_PROXY": "127.0.0.1,localhost",  # the token server is reached directly
-        "DOCKER_CONFIG": str(docker),
-        "UPDATER_REGISTRY_USERNAME": "",
-        "UPDATER_REGISTRY_PASSWORD": "",
-        "CIRCLE_BRANCH": "",
-        "GITHUB_REF_NAME": "",
-    }
-
-
-def _resolve(proxy: RegistryProxy, docker: Path, *args: str, env: dict[str, str] | None = None) -> str:
+def _resolve(hub: DockerHub, docker: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    ci = {"CIRCLE_BRANCH": "", "GITHUB_REF_NAME": ""}
     proc = run(
-        "resolve", *args, "--insecure-registry", HUB, env={**_env(proxy, docker), **(env or {})}, timeout=60
+        "resolve", *args, "--insecure-registry", HUB, env={**hub.env(docker), **ci, **(env or {})}, timeout=60
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
 
-def test_a_short_name_is_docker_hub_with_an_anonymous_pull_token(
-    hub: RunningRegistry, proxy: RegistryProxy, tmp_path: Path
-) -> None:
-    tag = _resolve(proxy, tmp_path, "haoict/send2ereader", "--template", "{branch}-*", "--branch", "master")
+def test_a_short_name_is_docker_hub_with_an_anonymous_pull_token(hub: DockerHub, tmp_path: Path) -> None:
+    tag = _resolve(hub, tmp_path, "haoict/send2ereader", "--template", "{branch}-*", "--branch", "master")
     assert tag == "master-202402011200"
-    assert hub.token_server is not None
-    query = hub.token_server.queries[-1]
+    tokens = hub.registry.token_server
+    assert tokens is not None
+    query = tokens.queries[-1]
     assert query["service"] == [SERVICE]
     assert query["scope"] == ["repository:haoict/send2ereader:pull"]
-    assert not proxy.authorizations or all(not a.startswith("Basic ") for a in proxy.authorizations)
+    assert not any(a.startswith("Basic ") for a in hub.proxy.authorizations)  # anonymous
 
 
-def test_circle_branch_fills_the_branch_field(
-    hub: RunningRegistry, proxy: RegistryProxy, tmp_path: Path
-) -> None:
-    tag = _resolve(
-        proxy,
-        tmp_path,
-        "docker.io/haoict/send2ereader",
-        "--template",
-        "{branch}-*",
-        env={"CIRCLE_BRANCH": "develop"},
-    )
+def test_circle_branch_fills_the_branch_field(hub: DockerHub, tmp_path: Path) -> None:
+    env = {"CIRCLE_BRANCH": "develop"}
+    tag = _resolve(hub, tmp_path, "docker.io/haoict/send2ereader", "--template", "{branch}-*", env=env)
     assert tag == "develop-202401200900"
 
 
-def test_official_images_live_under_library(
-    hub: RunningRegistry, proxy: RegistryProxy, tmp_path: Path
-) -> None:
-    assert _resolve(proxy, tmp_path, "nginx:latest") == "1.25.3"
-    assert hub.token_server is not None
-    assert hub.token_server.queries[-1]["scope"] == ["repository:library/nginx:pull"]
+def test_official_images_live_under_library(hub: DockerHub, tmp_path: Path) -> None:
+    assert _resolve(hub, tmp_path, "nginx:latest") == "1.25.3"
+    assert hub.registry.token_server is not None
+    assert hub.registry.token_server.queries[-1]["scope"] == ["repository:library/nginx:pull"]
 
 
-def test_docker_login_credentials_are_found_under_the_index_key(
-    hub: RunningRegistry, proxy: RegistryProxy, tmp_path: Path
-) -> None:
+def test_docker_login_credentials_are_found_under_the_index_key(hub: DockerHub, tmp_path: Path) -> None:
     """`docker login` stores Docker Hub credentials under https://index.docker.io/v1/, not the API host."""
-    assert hub.credentials is not None
-    user, password = hub.credentials
+    assert hub.registry.credentials is not None and hub.registry.token_server is not None
+    user, password = hub.registry.credentials
     auth = base64.b64encode(f"{user}:{password}".encode()).decode()
     (tmp_path / "config.json").write_text(
         json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": auth}}})
     )
-    assert hub.token_server is not None
-    before = len(hub.token_server.issued)
-    tag = _resolve(proxy, tmp_path, "haoict/send2ereader", "--strategy", "newest", "--include", "^master-")
+    before = len(hub.registry.token_server.issued)
+    tag = _resolve(hub, tmp_path, "haoict/send2ereader", "--strategy", "newest", "--include", "^master-")
     assert tag == "master-202402011200"
-    assert len(hub.token_server.issued) > before
-    assert hub.token_server.counts["denied"] == 0
+    assert len(hub.registry.token_server.issued) > before
+    assert hub.registry.token_server.counts["denied"] == 0
 
 
-def test_the_pull_quota_ends_the_run_at_once_with_when_and_what_to_do(
-    hub: RunningRegistry, tmp_path: Path
-) -> None:
+def test_the_pull_quota_ends_the_run_at_once_with_when_and_what_to_do(hub: DockerHub, tmp_path: Path) -> None:
     faults = Faults(permanent=429, retry_after=None, headers=QUOTA_HEADERS, kinds=frozenset({"tags"}))
-    with start_proxy(hub.url, faults=faults) as limited:
+    with limited(hub, faults) as quota:
         proc = run(
             "--retry-budget",
             "30",
@@ -140,10 +96,10 @@ def test_the_pull_quota_ends_the_run_at_once_with_when_and_what_to_do(
             "master-*",
             "--insecure-registry",
             HUB,
-            env=_env(limited, tmp_path),
+            env=quota.env(tmp_path),
             timeout=60,
         )
-        assert limited.counts["tags"] == 1  # a spent quota is not retried
+        assert quota.proxy.counts["tags"] == 1  # a spent quota is not retried
     assert proc.returncode == 1
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(
@@ -152,11 +108,11 @@ def test_the_pull_quota_ends_the_run_at_once_with_when_and_what_to_do(
     assert "fully by" in line and "docker login" in line
 
 
-def test_a_plain_429_is_the_overall_limit_and_is_retried(hub: RunningRegistry, tmp_path: Path) -> None:
+def test_a_plain_429_is_the_overall_limit_and_is_retried(hub: DockerHub, tmp_path: Path) -> None:
     faults = Faults(first=1, statuses=(429,), retry_after="1", kinds=frozenset({"tags"}))
-    with start_proxy(hub.url, faults=faults) as busy:
+    with limited(hub, faults) as busy:
         tag = _resolve(busy, tmp_path, "haoict/send2ereader", "--template", "master-*")
-        assert busy.faults_served["429"] == 1
+        assert busy.proxy.faults_served["429"] == 1
     assert tag == "master-202402011200"
 
 

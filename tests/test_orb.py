@@ -325,7 +325,7 @@ def test_bump_command_works_with_a_sh_launcher(tmp_path: Path, pushed: Pushed) -
     launcher = bin_dir / "updater"
     launcher.write_text(
         "#!/bin/sh\n"
-        f"'''exec' \"{sys.executable}\" \"$0\" \"$@\"\n"
+        f'\'\'\'exec\' "{sys.executable}" "$0" "$@"\n'
         "' '''\n"
         "import sys\n"
         "from updater.cli import main\n"

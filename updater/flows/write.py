@@ -19,7 +19,7 @@ from updater.flows.report import AppResult, FileDiff, WriteReport, commit_messag
 from updater.infra.cienv import ci_branch, ci_run, github_run_url
 from updater.infra.errors import InputError
 from updater.scm.base import Backend, CommitRequest, PullRequestSpec, Reader
-from updater.yamledit import Locator, YamlEditError, set_value
+from updater.yamledit import Locator, YamlEditError, edit, set_value
 
 
 @dataclass(frozen=True)
@@ -161,9 +161,9 @@ class _Editor:
                 inline = item.record_digest and value.digest and not target.digest_key
                 new = f"{value.tag}@{value.digest}" if inline else value.tag
                 try:
-                    text, changes = set_value(
-                        texts[target.file], planning.locator(target), new, source=target.file
-                    )
+                    # A YAML file gets the structural editor; a Helm template or other text file text mode.
+                    edited = edit(texts[target.file], planning.locator(target), new, source=target.file)
+                    text, changes = edited.text, edited.changes
                     if target.digest_key and value.digest:
                         document = target.document if target.document is not None else changes[0].document
                         digest_at = Locator(key=target.digest_key, document=document)
