@@ -21,7 +21,7 @@ from updater.infra.errors import EXIT_REMOTE, EXIT_USAGE, UpdaterError
 RUNTIME = "updater.commands.runtime"
 # name -> (module under updater.commands, one-line help shown by `updater --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "set": ("set_value", "Set one value in a YAML file, changing only its bytes."),
+    "set": ("set_value", "Set one value in a YAML file or a Helm template, changing only its bytes."),
     "resolve": ("resolve", "Resolve the immutable tag of an image from its registry."),
     "bump": ("bump", "Write each app's new tag into an environment's values files."),
     "promote": ("promote", "Copy the tags of one environment to another."),
@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("history", "Show the tags an app had over time in one environment."),
     "config": ("config", "Validate .updater.yaml or print its JSON Schema."),
 }
+# Plumbing the orb runs, not shown by `updater --help`.
+HIDDEN: dict[str, str] = {"ci": "ci_report"}
 
 
 class LazyGroup(click.Group):
@@ -39,9 +41,10 @@ class LazyGroup(click.Group):
         return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
+        name = COMMANDS[cmd_name][0] if cmd_name in COMMANDS else HIDDEN.get(cmd_name)
+        if name is None:
             return None
-        module = importlib.import_module(f"updater.commands.{COMMANDS[cmd_name][0]}")
+        module = importlib.import_module(f"updater.commands.{name}")
         command: click.Command = module.command
         return command
 

@@ -9,6 +9,7 @@ import click
 
 from updater.commands.github_options import GITHUB_PARAMS, auth_from_options, write_options
 from updater.commands.options import (
+    ci_options,
     registry_options_from_options,
     strategy_from_options,
     strategy_given,
@@ -28,6 +29,7 @@ from updater.resolve import Strategy, commit_sha
 @click.option("--app", "apps", multiple=True, help="App to bump (repeatable); default: every app of the env.")
 @click.option("--all", "all_apps", is_flag=True, help="Bump every app that has files in the environment.")
 @strategy_options
+@ci_options
 @click.option("--allow-downgrade", is_flag=True, help="Write a tag older than the current one.")
 @write_options
 def command(
@@ -37,6 +39,8 @@ def command(
     dry_run: bool,
     as_json: bool,
     allow_downgrade: bool,
+    branch: str | None,
+    run: str | None,
     mode: str | None,
     wait_merged: float | None,
     config_path: str | None,
@@ -64,6 +68,8 @@ def command(
             env,
             apps,
             sha=source,
+            branch=branch,
+            run=run,
             override=override if strategy_given(**options) else None,
             registries=registries,
             dry_run=dry_run,

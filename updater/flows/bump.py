@@ -21,6 +21,8 @@ def bump(
     apps: Sequence[str] = (),
     *,
     sha: str | None = None,
+    branch: str | None = None,
+    run: str | None = None,
     override: Callable[[Strategy], Strategy] | None = None,
     registries: Registries | None = None,
     dry_run: bool = False,
@@ -38,7 +40,7 @@ def bump(
         strategy = planning.strategy(item.policy)
         if override is not None:
             strategy = override(strategy)
-        variables = TemplateVars(**ci_variables(sha, item.app, env))
+        variables = TemplateVars(**ci_variables(sha, item.app, env, branch=branch, run=run))
         resolution = resolve(registries.get(item.image), strategy, variables, progress=progress)
         resolutions[item.app] = (strategy, resolution)
         values.append(NewValue(item, resolution.tag, resolution.digest))

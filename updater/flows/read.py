@@ -13,7 +13,7 @@ from updater.config.model import Config
 from updater.flows import plan as planning
 from updater.infra.errors import InputError
 from updater.scm.base import Backend
-from updater.yamledit import Locator, YamlEditError, get_values
+from updater.yamledit import Locator, YamlEditError, find, get_values
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Current:
 def parse_value(text: str, item: planning.AppPlan, source: str) -> tuple[str | None, str | None, int | None]:
     """Return (tag, digest, line) of the plan's first target; digest from tag@sha256:... or its key."""
     target = item.targets[0]
-    found = get_values(text, planning.locator(target), source=source)
+    found = find(text, planning.locator(target), source=source).found  # a YAML file, or a template
     if not found or found[0].value is None:
         return None, None, found[0].line if found else None
     value = found[0].value

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from updater.config.model import Config
 from updater.flows import plan as planning
 from updater.flows.report import AppResult, FileDiff, WriteReport, commit_message, pr_body
-from updater.infra.cienv import github_run_url
+from updater.infra.cienv import ci_branch, ci_run, github_run_url
 from updater.infra.errors import InputError
 from updater.scm.base import Backend, CommitRequest, PullRequestSpec, Reader
-from updater.yamledit import Locator, YamlEditError, set_value
+from updater.yamledit import Locator, YamlEditError, edit, set_value
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,16 @@ class NewValue:
 Check = Callable[[NewValue, str], None]
 
 
-def ci_variables(sha: str | None, app: str, env: str) -> dict[str, str | None]:
-    """Return the template fields CI provides: the source branch and the run number."""
+def ci_variables(
+    sha: str | None, app: str, env: str, *, branch: str | None = None, run: str | None = None
+) -> dict[str, str | None]:
+    """Return the template fields: the commit, app and env, and the branch and run (given, or CI's)."""
     return {
         "sha": sha,
         "app": app,
         "env": env,
-        "branch": os.environ.get("GITHUB_REF_NAME") or os.environ.get("CIRCLE_BRANCH"),
-        "run": os.environ.get("GITHUB_RUN_NUMBER") or os.environ.get("CIRCLE_BUILD_NUM"),
+        "branch": ci_branch(os.environ, branch),
+        "run": ci_run(os.environ, run),
     }
 
 
@@ -159,9 +161,9 @@ class _Editor:
                 inline = item.record_digest and value.digest and not target.digest_key
                 new = f"{value.tag}@{value.digest}" if inline else value.tag
                 try:
-                    text, changes = set_value(
-                        texts[target.file], planning.locator(target), new, source=target.file
-                    )
+                    # A YAML file gets the structural editor; a Helm template or other text file text mode.
+                    edited = edit(texts[target.file], planning.locator(target), new, source=target.file)
+                    text, changes = edited.text, edited.changes
                     if target.digest_key and value.digest:
                         document = target.document if target.document is not None else changes[0].document
                         digest_at = Locator(key=target.digest_key, document=document)

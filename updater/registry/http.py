@@ -28,6 +28,7 @@ from updater.infra import redact, retry
 from updater.infra.errors import RemoteError
 from updater.registry import bounded, shapes
 from updater.registry.bounded import Answer
+from updater.registry.ratelimit import pull_limit_message
 
 log = logging.getLogger("updater.registry")
 
@@ -168,6 +169,14 @@ class Transport:
                 f"registry {self.label}: access denied (HTTP 403) for {method} {urlsplit(url).path}: "
                 "the credentials lack pull access to this repository"
             )
+        if response.status_code == 429:
+            quota = pull_limit_message(
+                response.headers,
+                response.content[:4096].decode("utf-8", "replace"),
+                retry_after=retry.parse_retry_after(response.headers.get("Retry-After")),
+            )
+            if quota:
+                raise RemoteError(f"registry {self.label}: {quota}")
         _raise_if_transient(response)
         return response
 
