@@ -7,13 +7,30 @@ import re
 
 _secrets: set[str] = set()
 _MASK = "***"
-# Shapes of credentials that must never be printed even if nobody registered them.
+# Credential *syntax*, for secrets nobody registered: header values, quoted JSON keys, URL userinfo and
+# query parameters, and the token shapes GitHub, Google and JWTs use. Never English words after
+# "token:" or "password:" (a hint such as "a classic token: the repo scope" must read as written).
+_KEYS = (
+    r"(?:access_token|refresh_token|id_token|identitytoken|registrytoken|token|password|passwd|secret"
+    r"|client_secret|private_key|auth|authorization)"
+)
 _PATTERNS = [
-    re.compile(r"(?i)(authorization:\s*(?:bearer|basic|token)\s+)\S+"),
-    re.compile(r"(?i)((?:access_)?token[\"']?\s*[:=]\s*[\"']?)[^\"'\s&,}]+"),
-    re.compile(r"(?i)(password[\"']?\s*[:=]\s*[\"']?)[^\"'\s&,}]+"),
+    # HTTP headers as logged: "Authorization: Bearer X", "Proxy-Authorization: Basic X", "Private-Token: X"
+    re.compile(r"(?i)(\bauthorization:\s*(?:bearer|basic|token)\s+)[^\s\"',}]+"),
+    re.compile(r"(?i)(\b(?:private-token|x-api-key|x-goog-api-key|x-github-token):\s*)[^\s\"',}]+"),
+    # Quoted keys of JSON / Python dicts: {"token": "X"}, {'Authorization': 'token X'}
+    re.compile(r"(?i)([\"']" + _KEYS + r"[\"']\s*:\s*[\"'])[^\"']+"),
+    # URL query and form parameters: ?access_token=X&..., token=X
+    re.compile(r"(?im)((?:^|[?&;\s])" + _KEYS + r"=)[^&\s\"',;]+"),
+    # Known token shapes
     re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{20,}"),
+    re.compile(r"\b(github_pat_)[A-Za-z0-9_]{20,}"),
+    re.compile(r"\b(ya29\.)[A-Za-z0-9_.\-]{10,}"),
+    re.compile(r"\b(eyJ)[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+"),
+    re.compile(r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)"),
+    # URL userinfo: https://user:SECRET@host, https://TOKEN@host (a long user part is a token)
     re.compile(r"(https?://[^/\s:@]+:)[^@\s/]+(@)"),
+    re.compile(r"(https?://)[A-Za-z0-9_.\-]{20,}(@)"),
 ]
 
 
