@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from testing.github_gitops import NEW, NEWER, NEWER_SHA, SHA, TOKEN, GitOps, gitops, values
+from testing.github_gitops import NEWER, NEWER_SHA, SHA, TOKEN, GitOps, gitops, values
 from testing.github_server import Fault, secondary_rate_limit
 from testing.github_state import PullRequest, now
 
@@ -68,18 +68,22 @@ def test_newer_bump_updates_the_same_pr_which_stays_open_and_unmerged(tmp_path: 
 def test_an_emptied_pr_is_closed_with_a_comment(tmp_path: Path) -> None:
     with gitops(tmp_path, 1) as ops:
         first = bump(ops, "--app", "app00")
-        # Someone lands the same value on the base: the PR has nothing left to change.
         state = ops.server.state
-        base = state.ref_oid("main")
-        assert base is not None
-        tree = state.repo.write_tree(
-            state.repo.commit(base).tree, {"k8s/app00/values-prod.yaml": ("100644", values("app00", NEW))}
-        )
-        assert state.repo.update_ref("refs/heads/main", state.repo.commit_tree(tree, [base], "by hand"), base)
-        done = bump(ops, "--app", "app00")
+
+        def land_it_by_hand() -> None:  # another job lands the same value on the base meanwhile
+            base = state.ref_oid("main")
+            assert base is not None
+            files = {"k8s/app00/values-prod.yaml": ("100644", values("app00", NEWER))}
+            tree = state.repo.write_tree(state.repo.commit(base).tree, files)
+            assert state.repo.update_ref(
+                "refs/heads/main", state.repo.commit_tree(tree, [base], "by hand"), base
+            )
+
+        ops.server.before("graphql:ours: pullRequests", land_it_by_hand)  # before the snapshot
+        done = bump(ops, "--app", "app00", sha=NEWER_SHA)
         pr = state.pulls[int(str(first["pr_number"]))]
-        assert pr.state == "CLOSED" and any("already" in c for c in pr.comments)
-        assert done["changed"] is False
+        assert pr.state == "CLOSED" and any("already has these values" in c for c in pr.comments)
+        assert done["changed"] is False and f"refs/heads/{HEAD}" not in ops.server.repo.refs()
 
 
 def test_rerun_with_120_older_open_prs_finds_its_pr_in_two_calls(tmp_path: Path) -> None:
@@ -128,8 +132,21 @@ def test_disallowed_merge_method_exits_1_naming_the_setting_before_writing(tmp_p
 def test_auto_merge_json_says_whether_and_how_it_merged(tmp_path: Path, armed: bool) -> None:
     with gitops(tmp_path, 1, mode="auto-merge") as ops:
         ops.server.state.require_checks = armed  # checks pending: armed; none required: merged directly
+        ops.server.reset_counts()
         result = bump(ops, "--app", "app00")
         [pr] = heads(ops, HEAD)
+        # read, snapshot, create document, enablePullRequestAutoMerge (the new PR's merge state is
+        # still being computed, so updater asks to arm it); when GitHub answers that the PR is already
+        # clean, one direct merge with the head sha
+        expected = [
+            "POST query",
+            "POST query",
+            "POST mutation createRef,createCommitOnBranch,createPullRequest",
+        ]
+        expected.append("POST mutation enablePullRequestAutoMerge")
+        if not armed:
+            expected.append(f"PUT /repos/acme/gitops/pulls/{pr.number}/merge")
+        assert calls(ops) == expected
         if armed:
             assert (result["merged"], result["merge"], pr.state, pr.auto_merge) == (
                 False,
@@ -167,9 +184,10 @@ def test_preview_fields_need_their_media_type(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", ["commit", "pull-request"])
 def test_lost_answer_then_failing_reads_says_the_outcome_is_unknown(tmp_path: Path, mode: str) -> None:
     with gitops(tmp_path, 1, mode=mode) as ops:
-        ops.server.inject(
-            Fault("graphql:createCommitOnBranch", 502, after=True),  # the commit lands, the answer is lost
-            Fault("graphql", 502, times=1000),  # and every later request fails
+        # The commit lands but its answer is lost, and every request after it fails.
+        ops.server.inject(Fault("graphql:createCommitOnBranch", 502, after=True))
+        ops.server.before(
+            "graphql:createCommitOnBranch", lambda: ops.server.inject(Fault("graphql", 502, times=1000))
         )
         done = ops.run("bump", "--env", "production", "--sha", SHA, "--app", "app00", "--json")
         assert done.returncode == 1
@@ -204,3 +222,53 @@ def test_decorations_are_sent_once_and_team_reviewers_read_back_as_teams(tmp_pat
             again = bump(ops, "--app", "app00")
             assert ops.calls() == 2, calls(ops)  # read, snapshot: labels, assignees, reviewers already there
             assert again["changed"] is False
+
+
+def test_superseding_pages_past_the_first_100_open_prs(tmp_path: Path) -> None:
+    with gitops(tmp_path, 2) as ops:
+        state = ops.server.state
+        first = bump(ops, "--app", "app00")
+        for i in range(2, 122):  # 120 open PRs of other tools between ours
+            state.pulls[i] = PullRequest(i, f"feature/f{i}", "main", f"feature {i}", "", False, now())
+        second = bump(ops, "--app", "app01")
+        assert second["pr_number"] == 122  # past the first page of 100
+        ops.server.reset_counts()
+        both = bump(ops, "--app", "app00", "--app", "app01", sha=NEWER_SHA)
+        # read, snapshot, create document, the second page of open PRs, ONE closing document
+        assert calls(ops)[-2:] == [
+            "POST query",
+            "POST mutation addComment,closePullRequest,deleteRef,addComment,closePullRequest,deleteRef",
+        ]
+        assert ops.calls() == 5, calls(ops)
+        assert [state.pulls[int(str(r["pr_number"]))].state for r in (first, second, both)] == [
+            "CLOSED",
+            "CLOSED",
+            "OPEN",
+        ]
+
+
+def test_a_secondary_limit_on_writes_is_waited_out_without_rereads(tmp_path: Path) -> None:
+    with gitops(tmp_path, 1, extra=SETTINGS) as ops:
+        ops.server.write_limit, ops.server.write_window = 1, 1.0  # one write a second, reads unlimited
+        ops.server.reset_counts()
+        done = ops.run(
+            "bump",
+            "--env",
+            "production",
+            "--sha",
+            SHA,
+            "--app",
+            "app00",
+            "--json",
+            env={"UPDATER_RETRY_BUDGET": "30"},
+        )
+        assert done.returncode == 0, done.stderr
+        writes = [c for c in calls(ops) if c != "POST query"]
+        assert calls(ops).count("POST query") == 2  # the read and the snapshot, never repeated
+        assert len(writes) > 3  # create, labels, reviewers, and the re-sent ones
+        [pr] = heads(ops, HEAD)
+        assert (sorted(pr.labels), pr.reviewers, pr.team_reviewers) == (
+            ["Deploy", "updater"],
+            ["alice"],
+            ["sre"],
+        )
