@@ -189,10 +189,14 @@ class CommitNode:
         entry = self.state.repo.entry(self.oid, path)
         return _entry(self.state, entry) if entry else None
 
-    def history(self, info: Any, first: int | None = None, path: str | None = None) -> dict[str, Any]:
+    def history(
+        self, info: Any, first: int | None = None, path: str | None = None, after: str | None = None
+    ) -> dict[str, Any]:
         page([], "history", first)  # the limits on `first`
-        oids = self.state.repo.history(self.oid, path, first or 100)
-        return {"nodes": [CommitNode(self.state, o) for o in oids], "totalCount": len(oids)}
+        assert first is not None
+        start = int(base64.b64decode(after).decode().removeprefix("cursor:")) if after else 0
+        oids = self.state.repo.history(self.oid, path, start + first + 1)  # one more: is there a next page?
+        return page([CommitNode(self.state, o) for o in oids], "history", first, after)
 
     def changedFilesIfAvailable(self, info: Any) -> int:
         return len(self.state.repo.changed_paths(self.oid))

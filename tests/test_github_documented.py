@@ -272,3 +272,22 @@ def test_a_secondary_limit_on_writes_is_waited_out_without_rereads(tmp_path: Pat
             ["alice"],
             ["sre"],
         )
+
+
+def test_history_pages_by_100(tmp_path: Path) -> None:
+    with gitops(tmp_path, 1) as ops:
+        state = ops.server.state
+        path = "k8s/app00/values-prod.yaml"
+        for i in range(150):  # 150 versions of the file on main
+            base = state.ref_oid("main")
+            assert base is not None
+            tag = f"stage-{i:07x}-{1700000000 + i}"
+            tree = state.repo.write_tree(
+                state.repo.commit(base).tree, {path: ("100644", values("app00", tag))}
+            )
+            assert state.repo.update_ref("refs/heads/main", state.repo.commit_tree(tree, [base], tag), base)
+        ops.server.reset_counts()
+        done = ops.run("history", "--env", "production", "--app", "app00", "--json")  # --limit 200
+        assert done.returncode == 0, done.stderr
+        assert len(json.loads(done.stdout)["entries"]) == 151
+        assert ops.calls() == 2  # two pages: 100 and 51 (GitHub serves at most 100 a request)
