@@ -15,6 +15,8 @@ the ones that surprise clients (each cited where it is modelled; see /work/notes
 
 from __future__ import annotations
 
+import secrets
+import string
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -263,3 +265,8 @@ class GitHubState:
             pr.closed_head_oid = head
             pr.state, pr.merge_commit, pr.auto_merge = "MERGED", new, None
             return new
+
+
+def new_token() -> str:
+    """An installation-token-shaped secret (ghs_ + 36 characters), as GitHub issues them."""
+    return "ghs_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
