@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from updater import redact
-from updater.scm.github import permission_hint
+from updater.infra import redact
+from updater.scm.github_client import permission_hint
 
 
 @pytest.mark.parametrize(
