@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _secrets: set[str] = set()
@@ -13,24 +14,30 @@ _KEYS = (
     r"(?:access_token|refresh_token|id_token|identitytoken|registrytoken|token|password|passwd|secret"
     r"|client_secret|private_key|auth|authorization)"
 )
-_PATTERNS = [
+# Compiled on first use (`_patterns`): `updater --help` imports this module and masks nothing.
+_SOURCES = [
     # HTTP headers as logged: "Authorization: Bearer X", "Proxy-Authorization: Basic X", "Private-Token: X"
-    re.compile(r"(?i)(\bauthorization:\s*(?:bearer|basic|token)\s+)[^\s\"',}]+"),
-    re.compile(r"(?i)(\b(?:private-token|x-api-key|x-goog-api-key|x-github-token):\s*)[^\s\"',}]+"),
+    r"(?i)(\bauthorization:\s*(?:bearer|basic|token)\s+)[^\s\"',}]+",
+    r"(?i)(\b(?:private-token|x-api-key|x-goog-api-key|x-github-token):\s*)[^\s\"',}]+",
     # Quoted keys of JSON / Python dicts: {"token": "X"}, {'Authorization': 'token X'}
-    re.compile(r"(?i)([\"']" + _KEYS + r"[\"']\s*:\s*[\"'])[^\"']+"),
+    r"(?i)([\"']" + _KEYS + r"[\"']\s*:\s*[\"'])[^\"']+",
     # URL query and form parameters: ?access_token=X&..., token=X
-    re.compile(r"(?im)((?:^|[?&;\s])" + _KEYS + r"=)[^&\s\"',;]+"),
+    r"(?im)((?:^|[?&;\s])" + _KEYS + r"=)[^&\s\"',;]+",
     # Known token shapes
-    re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{20,}"),
-    re.compile(r"\b(github_pat_)[A-Za-z0-9_]{20,}"),
-    re.compile(r"\b(ya29\.)[A-Za-z0-9_.\-]{10,}"),
-    re.compile(r"\b(eyJ)[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+"),
-    re.compile(r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)"),
+    r"\b(gh[pousr]_)[A-Za-z0-9]{20,}",
+    r"\b(github_pat_)[A-Za-z0-9_]{20,}",
+    r"\b(ya29\.)[A-Za-z0-9_.\-]{10,}",
+    r"\b(eyJ)[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+",
+    r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)",
     # URL userinfo: https://user:SECRET@host, https://TOKEN@host (a long user part is a token)
-    re.compile(r"(https?://[^/\s:@]+:)[^@\s/]+(@)"),
-    re.compile(r"(https?://)[A-Za-z0-9_.\-]{20,}(@)"),
+    r"(https?://[^/\s:@]+:)[^@\s/]+(@)",
+    r"(https?://)[A-Za-z0-9_.\-]{20,}(@)",
 ]
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(source) for source in _SOURCES)
 
 
 def register(secret: str | None) -> None:
@@ -43,7 +50,7 @@ def mask(text: str) -> str:
     """Return text with every registered secret and every credential-shaped value replaced."""
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, _MASK)
-    for pattern in _PATTERNS:
+    for pattern in _patterns():
         if pattern.groups == 2:
             text = pattern.sub(lambda m: m.group(1) + _MASK + m.group(2), text)
         else:
