@@ -9,6 +9,8 @@ that could print them runs.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +19,7 @@ import click
 
 from updater.commands.options import duration_value
 from updater.infra import redact
+from updater.infra.errors import OutcomeUnknown
 from updater.scm.github_auth import GitHubAuth
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -116,7 +119,32 @@ def write_options(f: F) -> F:
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
-    return f
+    return _json_when_outcome_unknown(f)
+
+
+def _json_when_outcome_unknown(f: F) -> F:
+    """With --json, a write whose outcome is unknown still prints one JSON object on stdout, saying so
+    (`outcome_unknown`, `rerun_safe`, `error`), before the one-line error and exit 1."""
+
+    @functools.wraps(f)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except OutcomeUnknown as exc:
+            if kwargs.get("as_json"):
+                name = click.get_current_context().info_name
+                result = {
+                    "command": name,
+                    "env": kwargs.get("env") or kwargs.get("to"),
+                    "changed": None,
+                    "outcome_unknown": True,
+                    "rerun_safe": True,
+                    "error": redact.mask(exc.message),
+                }
+                click.echo(json.dumps(result))
+            raise
+
+    return command  # type: ignore[return-value]
 
 
 def auth_from_options(**kw: Any) -> GitHubAuth:

@@ -52,6 +52,8 @@ class WriteReport:
     dry_run: bool = False
     notes: tuple[str, ...] = field(default=())
     branch: str | None = None  # where the commit landed (the PR head when plain git opens no PR)
+    merged: bool = False  # auto-merge: the PR is merged (now, or within --wait-merged)
+    merge: str | None = None  # auto-merge: "direct" (updater merged it) or "armed" (GitHub will)
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON contract; a dry run adds "diffs": {file: unified diff} of what it would write."""
@@ -63,6 +65,8 @@ class WriteReport:
             "commit": self.commit,
             "pr_number": self.pr_number,
             "pr_url": self.pr_url,
+            "merged": self.merged,
+            "merge": self.merge,
             "dry_run": self.dry_run,
             "apps": [
                 {

@@ -108,6 +108,8 @@ def write(
         pr_url=outcome.pr_url,
         notes=outcome.notes,
         branch=request.pull_request.head if request.pull_request else branch,
+        merged=outcome.merged,
+        merge=outcome.merge,
     )
 
 
