@@ -133,7 +133,7 @@ def test_periodic_reconcile_without_refresh(remote: Remote) -> None:
 
 
 def test_health_goes_progressing_then_degraded_for_a_bad_tag(remote: Remote) -> None:
-    with _argocd(remote, [_spec("api")], degraded_tags=r"-bad$") as server:
+    with _argocd(remote, [_spec("api")], degraded_tags=r"-bad$", health_delay=1.0) as server:
         remote.commit({"k8s/api/values.yaml": _values("v2-bad")}, "bump")
         _app(server, "api", refresh="normal")
         _until(server, "api", lambda a: a["status"]["health"]["status"] == "Progressing")
