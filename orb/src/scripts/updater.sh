@@ -78,6 +78,11 @@ if [ "${PARAM_COMMAND:-bump}" = "bump" ]; then
 fi
 if [ -n "${PARAM_MODE:-}" ]; then args+=(--mode "$PARAM_MODE"); fi
 if [ -n "${PARAM_WAIT_MERGED:-}" ]; then args+=(--wait-merged "$PARAM_WAIT_MERGED"); fi
+if [ -n "${PARAM_WAIT_DEPLOYED:-}" ]; then args+=(--wait-deployed "$PARAM_WAIT_DEPLOYED"); fi
+if [ "${PARAM_SYNC:-false}" = "true" ] || [ "${PARAM_SYNC:-}" = "1" ]; then args+=(--sync); fi
+if [ "${PARAM_ROLLBACK_ON_FAILURE:-false}" = "true" ] || [ "${PARAM_ROLLBACK_ON_FAILURE:-}" = "1" ]; then
+  args+=(--rollback-on-failure)
+fi
 if [ "${PARAM_DRY_RUN:-false}" = "true" ] || [ "${PARAM_DRY_RUN:-}" = "1" ]; then args+=(--dry-run); fi
 if [ -n "${PARAM_GITHUB_URL:-}" ]; then args+=(--github-url "$PARAM_GITHUB_URL"); fi
 if [ -n "${PARAM_CONFIG:-}" ]; then args+=(--config "$PARAM_CONFIG"); fi
@@ -86,6 +91,9 @@ args+=(--json)
 # Secrets reach updater through its environment, never its arguments (which are echoed below).
 token="$(secret "${PARAM_GITHUB_TOKEN:-}")"
 if [ -n "$token" ]; then export GITHUB_TOKEN="$token"; fi
+
+argocd_token="$(secret "${PARAM_ARGOCD_TOKEN:-}")"
+if [ -n "$argocd_token" ]; then export ARGOCD_AUTH_TOKEN="$argocd_token"; fi
 
 google="$(secret "${PARAM_GOOGLE_CREDENTIALS:-}")"
 if [ -n "$google" ]; then
