@@ -117,5 +117,11 @@ if [ -n "$docker_config" ]; then
 fi
 
 echo "updater ${args[*]}"
-"$updater_bin" "${args[@]}" > "$workdir/result.json"
+rc=0
+"$updater_bin" "${args[@]}" > "$workdir/result.json" || rc=$?
+if [ "$rc" -ne 0 ]; then
+  # A failed Argo CD wait still printed its result: export it (UPDATER_DEPLOYED=false) for `when: always` steps.
+  if [ -s "$workdir/result.json" ]; then "$python_bin" -m updater.ci circleci "$workdir/result.json" || true; fi
+  exit "$rc"
+fi
 "$python_bin" -m updater.ci circleci "$workdir/result.json"
