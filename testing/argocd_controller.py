@@ -125,6 +125,7 @@ class Controller:
         health_delay: float = 1.0,
         degraded_tags: str | None = None,
         failed_tags: str | None = None,
+        refresh_lag: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.bare = bare
@@ -135,6 +136,9 @@ class Controller:
         self.degraded = re.compile(degraded_tags) if degraded_tags else None
         self.failed = re.compile(failed_tags) if failed_tags else None
         self.clock = clock
+        # > 0: a refresh is only queued, the controller reconciles that much later (a busy controller,
+        # the stale answer of argoproj/argo-cd#10274); 0: it reconciles before answering, as the API does.
+        self.refresh_lag = refresh_lag
         self.lock = threading.RLock()
         self.reconciles = 0
         now = clock()
@@ -195,7 +199,10 @@ class Controller:
         """Reconcile now (GET ...?refresh=normal|hard returns after this)."""
         with self.lock:
             self.advance()
-            self._reconcile(state, self.clock())
+            if self.refresh_lag > 0:
+                state.next_reconcile = min(state.next_reconcile, self.clock() + self.refresh_lag)
+            else:
+                self._reconcile(state, self.clock())
 
     def sync(self, state: AppState, revision: str) -> None:
         """Start a manual sync to `revision` (default: the target revision's head)."""

@@ -293,3 +293,16 @@ def test_the_server_refuses_to_send_a_document_off_the_swagger(
         response = _get(server, "/api/v1/applications/api")
         assert response.status_code == 500
         assert server.invalid and "stauts" in server.invalid[0]
+
+
+def test_a_lagging_refresh_answers_the_stale_status_first(remote: Remote) -> None:
+    with _argocd(remote, [_spec("api")], refresh_lag=0.5) as server:
+        old = remote.head()
+        new = remote.commit({"k8s/api/values.yaml": _values("v2")}, "bump")
+        stale = _app(server, "api", refresh="normal")["status"]
+        assert (stale["sync"]["revision"], stale["sync"]["status"], stale["health"]["status"]) == (
+            old,
+            "Synced",
+            "Healthy",
+        )
+        _until(server, "api", lambda a: a["status"]["sync"]["revision"] == new)
