@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from testing import argocd_swagger
+from updater.deploy import points
 from updater.deploy.application import ShapeError, parse, parse_list, printable
 from updater.deploy.decide import (
     DEGRADED,
@@ -162,3 +163,44 @@ def test_parse_refuses_other_shapes_in_one_line() -> None:
 def test_printable_escapes_and_bounds() -> None:
     assert printable("a\nb\x1b[0m") == "a\\nb\\x1b[0m"
     assert len(printable("x" * 1000, 50)) == 50
+
+
+def _sources(*sources: dict[str, Any]) -> Any:
+    doc = _app()
+    doc["spec"].pop("source")
+    doc["spec"]["sources"] = list(sources)
+    return parse(doc)
+
+
+def test_points_at_our_repo_branch_and_file() -> None:
+    repo = "https://github.com/acme/gitops.git"
+    helm = {
+        "repoURL": "https://github.com/acme/gitops",
+        "path": "charts/api",
+        "targetRevision": "main",
+        "helm": {"valueFiles": ["../../k8s/api/values-stage.yaml"]},
+    }
+    assert points.problems(_sources(helm), repo, "main", "k8s/api/values-stage.yaml") == []
+    assert (
+        points.problems(_sources(helm), "git@github.com:acme/gitops.git", "main", "k8s/api/values-stage.yaml")
+        == []
+    )
+    wrong = points.problems(_sources(helm), repo, "staging", "k8s/api/values-prod.yaml")
+    assert wrong == [
+        "no source reads k8s/api/values-prod.yaml (https://github.com/acme/gitops path charts/api valueFiles "
+        "../../k8s/api/values-stage.yaml)",
+        "targetRevision is main, not branch staging",
+    ]
+    other = points.problems(_sources({**helm, "repoURL": "https://github.com/acme/other"}), repo, "main", "x")
+    assert other == ["its source is https://github.com/acme/other, not https://github.com/acme/gitops.git"]
+    chart = {
+        "repoURL": "https://charts.example",
+        "chart": "api",
+        "targetRevision": "1.2.3",
+        "helm": {"valueFiles": ["$values/k8s/api/values-stage.yaml"]},
+    }
+    values = {"repoURL": repo, "targetRevision": "main", "ref": "values"}
+    assert points.problems(_sources(chart, values), repo, "main", "k8s/api/values-stage.yaml") == []
+    plain = {"repoURL": repo, "path": "k8s/api", "targetRevision": "main"}
+    assert points.problems(_sources(plain), repo, "main", "k8s/api/deployment.yaml") == []
+    assert points.same_repository("file:///tmp/r/remote.git", "/tmp/r/remote.git")

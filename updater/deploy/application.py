@@ -27,6 +27,7 @@ class Source:
     target_revision: str
     value_files: tuple[str, ...]
     chart: str
+    ref: str = ""  # a multi-source app's name for this source, used as `$ref/path` in valueFiles
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def _source(doc: object, index: int) -> Source:
             _str(v, f"{where}.helm.valueFiles[]") for v in _list(helm.get("valueFiles"), "valueFiles")
         ),
         chart=_str(src.get("chart"), f"{where}.chart"),
+        ref=_str(src.get("ref"), f"{where}.ref"),
     )
 
 
