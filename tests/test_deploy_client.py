@@ -11,11 +11,11 @@ import pytest
 
 from testing.argocd_server import AppSpec, ArgoCD, Grant, ImageSource, start_argocd
 from testing.gitrepo import Remote, make_remote
-from updater import retry
 from updater.deploy import argocd
 from updater.deploy.decide import DEGRADED, HEALTHY, NEEDS_SYNC, Expectation
 from updater.deploy.wait import TIMEOUT, Watch, wait
-from updater.errors import InputError, RemoteError
+from updater.infra import retry
+from updater.infra.errors import InputError, RemoteError
 
 TOKEN = "argocd-secret-token-1234"
 

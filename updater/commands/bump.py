@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from updater.commands.deploy_options import before_write, deploy_options, finish, waiting
 from updater.commands.github_options import GITHUB_PARAMS, auth_from_options, write_options
 from updater.commands.options import (
     registry_options_from_options,
@@ -18,7 +19,6 @@ from updater.commands.session import session
 from updater.flows.bump import bump
 from updater.flows.plan import with_mode
 from updater.flows.registries import Registries, registry_options
-from updater.flows.report import emit
 from updater.infra.errors import InputError
 from updater.resolve import Strategy, commit_sha
 
@@ -30,6 +30,7 @@ from updater.resolve import Strategy, commit_sha
 @strategy_options
 @click.option("--allow-downgrade", is_flag=True, help="Write a tag older than the current one.")
 @write_options
+@deploy_options
 def command(
     env: str,
     apps: tuple[str, ...],
@@ -49,6 +50,7 @@ def command(
     """
     if apps and all_apps:
         raise InputError("give --app NAME (repeatable) or --all, not both")
+    how = waiting(options)
 
     def override(base: Strategy) -> Strategy:
         return strategy_from_options(base, **options)
@@ -56,6 +58,7 @@ def command(
     github = auth_from_options(**{name: options.pop(name) for name in GITHUB_PARAMS})
     with session(config_path, github=github) as (config, backend):
         config = with_mode(config, env, mode)
+        before_write(config, env, how, dry_run=dry_run, wait_merged=wait_merged)
         source = commit_sha(options.get("sha"), cwd=str(config.root))
         registries = Registries(config, registry_options_from_options(registry_options(config), **options))
         report = bump(
@@ -71,7 +74,7 @@ def command(
             wait_merged=wait_merged,
             progress=_progress,
         )
-    emit(report, as_json)
+        finish(config, backend, report, how, as_json)
 
 
 def _progress(message: str) -> None:

@@ -24,10 +24,11 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from updater import __version__, redact, retry
+from updater import __version__
 from updater.deploy.application import Application, ShapeError, parse, parse_list, printable
-from updater.errors import InputError, RemoteError
-from updater.registry.http import RETRYABLE, is_loopback
+from updater.infra import redact, retry
+from updater.infra.errors import InputError, RemoteError
+from updater.infra.net import RETRYABLE, is_loopback
 
 T = TypeVar("T")
 

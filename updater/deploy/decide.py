@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from updater import imageref
 from updater.deploy.application import Application, printable
-from updater.errors import UpdaterError
+from updater.domain import imageref
+from updater.infra.errors import UpdaterError
 
 WAITING = "waiting"
 SYNCED = "synced"  # our revision is synced; health not yet Healthy
