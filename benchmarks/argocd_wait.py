@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from testing.argocd_server import AppSpec, Grant, ImageSource, start_argocd
 from testing.gitrepo import git, make_remote
-from updater.deploy.argocd import ArgoCD, Server
+from updater.deploy.argocd import ArgoCD
 from updater.deploy.decide import Expectation
+from updater.deploy.settings import Server
 from updater.deploy.wait import Watch, wait
 
 SCALE = 60.0  # 180 s -> 3 s

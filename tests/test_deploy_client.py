@@ -13,6 +13,7 @@ from testing.argocd_server import AppSpec, ArgoCD, Grant, ImageSource, start_arg
 from testing.gitrepo import Remote, make_remote
 from updater.deploy import argocd
 from updater.deploy.decide import DEGRADED, HEALTHY, NEEDS_SYNC, Expectation
+from updater.deploy.settings import Server
 from updater.deploy.wait import TIMEOUT, Watch, wait
 from updater.infra import retry
 from updater.infra.errors import InputError, RemoteError
@@ -44,7 +45,7 @@ def server(remote: Remote) -> Iterator[ArgoCD]:
 
 
 def _client(server: ArgoCD) -> argocd.ArgoCD:
-    return argocd.ArgoCD(argocd.Server(server.url), {"ARGOCD_AUTH_TOKEN": TOKEN})
+    return argocd.ArgoCD(Server(server.url), {"ARGOCD_AUTH_TOKEN": TOKEN})
 
 
 def _ancestry(remote: Remote):  # type: ignore[no-untyped-def]
@@ -78,7 +79,7 @@ def test_403_says_missing_or_forbidden_alike(server: ArgoCD) -> None:
 
 
 def test_401_names_the_variable_not_the_token(server: ArgoCD) -> None:
-    client = argocd.ArgoCD(argocd.Server(server.url, token_env="MY_ARGO"), {"MY_ARGO": "wrong-token-value"})
+    client = argocd.ArgoCD(Server(server.url, token_env="MY_ARGO"), {"MY_ARGO": "wrong-token-value"})
     with pytest.raises(RemoteError, match=r"HTTP 401: invalid session.*MY_ARGO") as info:
         client.get("api")
     assert "wrong-token-value" not in str(info.value)
@@ -86,7 +87,7 @@ def test_401_names_the_variable_not_the_token(server: ArgoCD) -> None:
 
 def test_missing_token_and_bad_urls_are_input_errors() -> None:
     with pytest.raises(InputError, match="ARGOCD_AUTH_TOKEN is not set"):
-        argocd.ArgoCD(argocd.Server("https://argocd.example"), {})
+        argocd.ArgoCD(Server("https://argocd.example"), {})
     for url in ("http://argocd.example.com", "ftp://x", "https://u:p@argocd.example"):
         with pytest.raises(InputError):
             argocd.check_url(url)

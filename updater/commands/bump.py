@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
 
-from updater.commands.deploy_options import before_write, deploy_options, finish, waiting
+from updater.commands.deploy_options import deploy_options, finish, progress, waiting
 from updater.commands.github_options import GITHUB_PARAMS, auth_from_options, write_options
 from updater.commands.options import (
     registry_options_from_options,
@@ -16,6 +17,7 @@ from updater.commands.options import (
     strategy_options,
 )
 from updater.commands.session import session
+from updater.flows import deployed
 from updater.flows.bump import bump
 from updater.flows.plan import with_mode
 from updater.flows.registries import Registries, registry_options
@@ -58,7 +60,8 @@ def command(
     github = auth_from_options(**{name: options.pop(name) for name in GITHUB_PARAMS})
     with session(config_path, github=github) as (config, backend):
         config = with_mode(config, env, mode)
-        before_write(config, env, how, dry_run=dry_run, wait_merged=wait_merged)
+        if how is not None:
+            deployed.check(config, env, dry_run=dry_run, wait_merged=wait_merged, environ=os.environ)
         source = commit_sha(options.get("sha"), cwd=str(config.root))
         registries = Registries(config, registry_options_from_options(registry_options(config), **options))
         report = bump(
@@ -74,7 +77,12 @@ def command(
             wait_merged=wait_merged,
             progress=_progress,
         )
-        finish(config, backend, report, how, as_json)
+
+        def wait() -> deployed.DeployReport:
+            assert how is not None
+            return deployed.after_write(config, backend, report, how, os.environ, progress)
+
+        finish(report, as_json, wait if how else None)
 
 
 def _progress(message: str) -> None:

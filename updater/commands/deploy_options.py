@@ -1,14 +1,14 @@
 """`--wait-deployed`, `--sync`, `--rollback-on-failure`: the Argo CD wait after bump, promote, rollback.
 
-The commands call `before_write` (refuses a wait that cannot work before anything lands) and
-`finish` (waits, prints, and exits 1 naming each app that did not deploy). The logic is in
-`updater.flows.deployed`; this module only parses the options and renders.
+The commands call `flows.deployed.check` before the write (a wait that cannot work is refused before
+anything lands), `flows.deployed.after_write` after it, and `finish` here to print both results and
+exit 1 naming each app that did not deploy. This module parses the options and renders, nothing else
+(it does not import the flow, so a command stays one floor above its use cases).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,12 +16,10 @@ from typing import Any, TypeVar
 import click
 
 from updater.commands.options import duration_value
-from updater.config.model import Config
+from updater.deploy.settings import Waiting
 from updater.deploy.wait import Deployment
-from updater.flows import deployed as flow
 from updater.flows.report import WriteReport, emit, table
-from updater.infra.errors import RemoteError
-from updater.scm.base import Backend
+from updater.infra.errors import RemoteError, UpdaterError
 
 F = TypeVar("F", bound=Callable[..., Any])
 PARAMS = ("wait_deployed", "sync", "rollback_on_failure")
@@ -50,37 +48,32 @@ def deploy_options(f: F) -> F:
     return f
 
 
-def waiting(options: dict[str, Any]) -> flow.Waiting | None:
+def waiting(options: dict[str, Any]) -> Waiting | None:
     """Pop the deploy options from `options`; return how to wait, or None without --wait-deployed."""
     timeout, sync, rollback = (options.pop(name, None) for name in PARAMS)
     if timeout is None:
         if sync or rollback:
             raise click.UsageError("--sync and --rollback-on-failure need --wait-deployed DURATION")
         return None
-    return flow.Waiting(float(timeout), bool(sync), bool(rollback))
+    return Waiting(float(timeout), bool(sync), bool(rollback))
 
 
-def before_write(
-    config: Config, env: str, how: flow.Waiting | None, *, dry_run: bool, wait_merged: float | None
-) -> None:
-    """Refuse a wait that cannot work before the write (exit 2, nothing written)."""
-    if how is not None:
-        flow.check(config, env, dry_run=dry_run, wait_merged=wait_merged, environ=os.environ)
-
-
-def finish(
-    config: Config, backend: Backend, report: WriteReport, how: flow.Waiting | None, as_json: bool
-) -> None:
-    """Print the write's result, and with a wait, the deployment; exit 1 when it did not deploy."""
-    if how is None:
+def finish(report: WriteReport, as_json: bool, wait: Callable[[], Any] | None) -> None:
+    """Print the write's result and, when `wait` is given, run it (flows.deployed.after_write) and print
+    the deployment; exit 1 when it did not deploy. A wait that fails outright (Argo CD unreachable)
+    still prints the write first, so the commit that landed is never hidden."""
+    if wait is None:
         emit(report, as_json)
         return
-    if not as_json:
-        emit(report, False)
-    result = flow.after_write(config, backend, report, how, os.environ, progress)
+    try:
+        result = wait()
+    except UpdaterError:
+        emit(report, as_json)
+        raise
     if as_json:
         click.echo(json.dumps({**report.to_json(), "deploy": result.to_json()}, indent=2))
     else:
+        emit(report, False)
         click.echo(render(result.deployments), nl=False)
     if not result.ok:
         raise RemoteError(result.failure())

@@ -13,7 +13,8 @@ from updater.commands.deploy_options import progress, render
 from updater.commands.github_options import auth_from_options, github_options
 from updater.commands.options import duration_value
 from updater.commands.session import session
-from updater.flows.deployed import Waiting, deployed
+from updater.deploy.settings import Waiting
+from updater.flows.deployed import deployed
 from updater.infra.errors import RemoteError
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
 
-from updater.commands.deploy_options import before_write, deploy_options, finish, waiting
+from updater.commands.deploy_options import deploy_options, finish, progress, waiting
 from updater.commands.github_options import auth_from_options, write_options
 from updater.commands.session import session
+from updater.flows import deployed
 from updater.flows.plan import with_mode
 from updater.flows.promote import promote
 
@@ -37,6 +39,12 @@ def command(
     how = waiting({"wait_deployed": wait_deployed, "sync": sync, "rollback_on_failure": rollback_on_failure})
     with session(config_path, github=auth_from_options(**github)) as (config, backend):
         config = with_mode(config, target, mode)
-        before_write(config, target, how, dry_run=dry_run, wait_merged=wait_merged)
+        if how is not None:
+            deployed.check(config, target, dry_run=dry_run, wait_merged=wait_merged, environ=os.environ)
         report = promote(config, backend, source, target, apps, dry_run=dry_run, wait_merged=wait_merged)
-        finish(config, backend, report, how, as_json)
+
+        def wait() -> deployed.DeployReport:
+            assert how is not None
+            return deployed.after_write(config, backend, report, how, os.environ, progress)
+
+        finish(report, as_json, wait if how else None)

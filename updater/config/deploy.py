@@ -11,8 +11,14 @@ from typing import Any
 
 from updater.config.model import Config, Environment
 from updater.config.parse import Loaded
-from updater.deploy.argocd import DEFAULT_TOKEN_ENV, Server, check_url
-from updater.deploy.settings import DEFAULT_APPLICATION, ApplicationRef, DeploySettings
+from updater.deploy.argocd import check_url
+from updater.deploy.settings import (
+    DEFAULT_APPLICATION,
+    DEFAULT_TOKEN_ENV,
+    ApplicationRef,
+    DeploySettings,
+    Server,
+)
 from updater.infra.errors import InputError
 
 

@@ -18,7 +18,6 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -26,6 +25,7 @@ import requests
 
 from updater import __version__
 from updater.deploy.application import Application, ShapeError, parse, parse_list, printable
+from updater.deploy.settings import Server
 from updater.infra import redact, retry
 from updater.infra.errors import InputError, RemoteError
 from updater.infra.net import RETRYABLE, is_loopback
@@ -34,19 +34,8 @@ T = TypeVar("T")
 
 log = logging.getLogger("updater.deploy")
 
-DEFAULT_TOKEN_ENV = "ARGOCD_AUTH_TOKEN"  # the variable the argocd CLI reads too
 MAX_APP_BYTES = 4 * 1024 * 1024
 MAX_LIST_BYTES = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Server:
-    """Where Argo CD's API is and how to trust it; the token is read from `token_env` at connect."""
-
-    url: str
-    token_env: str = DEFAULT_TOKEN_ENV
-    ca_file: str | None = None
-    insecure: bool = False  # skip TLS verification (a self-signed test server)
 
 
 def check_url(url: str) -> str:

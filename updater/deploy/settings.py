@@ -1,13 +1,25 @@
-"""The `deploy` section of `.updater.yaml` as values: which Argo CD, which Application per app × env."""
+"""The `deploy` section of `.updater.yaml` as values: which Argo CD, which Application per app × env.
+
+Plain values with no imports of ours: the config model holds them (and sits high in the import chain).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from updater.deploy.argocd import Server
-
 DEFAULT_APPLICATION = "{app}-{env}"
+DEFAULT_TOKEN_ENV = "ARGOCD_AUTH_TOKEN"  # the variable the argocd CLI reads too
+
+
+@dataclass(frozen=True)
+class Server:
+    """Where Argo CD's API is and how to trust it; the token is read from `token_env` at connect."""
+
+    url: str
+    token_env: str = DEFAULT_TOKEN_ENV
+    ca_file: str | None = None
+    insecure: bool = False  # skip TLS verification (a self-signed test server)
 
 
 @dataclass(frozen=True)
@@ -43,3 +55,12 @@ class DeploySettings:
             namespace=(given.namespace if given else "") or self.namespace,
             project=(given.project if given else "") or self.project,
         )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """How to wait: the deadline in seconds, whether we may sync manual apps, and roll back on failure."""
+
+    timeout: float
+    sync: bool = False
+    rollback_on_failure: bool = False

@@ -17,7 +17,7 @@ from updater.config.deploy import require_deploy
 from updater.config.model import Config
 from updater.deploy.argocd import ArgoCD
 from updater.deploy.decide import Expectation
-from updater.deploy.settings import DeploySettings
+from updater.deploy.settings import DeploySettings, Waiting
 from updater.deploy.wait import Ancestry, Deployment, Watch, wait
 from updater.flows import plan as planning
 from updater.flows.read import current
@@ -28,15 +28,6 @@ from updater.infra.errors import InputError
 from updater.scm.base import Backend
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """How to wait: the deadline in seconds, whether we may sync manual apps, and roll back on failure."""
-
-    timeout: float
-    sync: bool = False
-    rollback_on_failure: bool = False
 
 
 @dataclass(frozen=True)
