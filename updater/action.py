@@ -26,17 +26,25 @@ from updater import ci
 from updater.infra import redact, safeio
 from updater.infra.errors import InputError
 
-COMMANDS = ("bump", "promote", "rollback", "status")
+COMMANDS = ("bump", "promote", "rollback", "status", "deployed")
 # Every input action.yml declares; tests check the two lists agree.
 INPUTS = (
     "command", "env", "from", "to", "apps", "all", "sha", "tag",
     "strategy", "template", "include", "exclude", "range", "wait",
     "rollback-to", "steps", "mode", "wait-merged", "config", "token", "github-url",
     "google-credentials", "docker-config", "dry-run", "allow-downgrade", "debug", "retry-budget",
+    "wait-deployed", "sync", "rollback-on-failure", "live", "argocd-token",
 )  # fmt: skip
 # Secrets the CLI reads from its environment, which a workflow may set from anything (a secret, a
 # previous step's output): the runner masks only what it knows, so these are announced too.
-ENV_SECRETS = ("GITHUB_TOKEN", "UPDATER_REGISTRY_PASSWORD", "UPDATER_GITHUB_APP_PRIVATE_KEY")
+ENV_SECRETS = (
+    "GITHUB_TOKEN",
+    "UPDATER_REGISTRY_PASSWORD",
+    "UPDATER_GITHUB_APP_PRIVATE_KEY",
+    "ARGOCD_AUTH_TOKEN",
+)
+# The Argo CD token input reaches the CLI as this variable (deploy.token-env's default), never argv.
+ARGOCD_TOKEN_ENV = "ARGOCD_AUTH_TOKEN"
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off", "")
 
@@ -118,6 +126,8 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
         argv += ["--env", inputs["env"]]
     elif command != "status":
         raise ActionInputError(f"command '{command}' needs the input 'env' (the environment to update)")
+    if command == "deployed" and everything:
+        apps = []
     if command == "status" and (apps or everything):
         raise ActionInputError("command 'status' shows every app: leave the input 'apps' empty")
     if command == "rollback":
@@ -143,10 +153,11 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
         _option(argv, "--wait", inputs.get("wait", ""))
         if _flag(inputs, "allow-downgrade"):
             argv.append("--allow-downgrade")
-    if command == "status":
+    _deploy_arguments(argv, command, inputs)
+    if command in ("status", "deployed"):
         for name in ("mode", "wait-merged"):
             if inputs.get(name):
-                raise ActionInputError(f"command 'status' writes nothing: leave the input '{name}' empty")
+                raise ActionInputError(f"command '{command}' writes nothing: leave the input '{name}' empty")
     else:
         _option(argv, "--mode", inputs.get("mode", ""))
         _option(argv, "--wait-merged", inputs.get("wait-merged", ""))
@@ -156,6 +167,38 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
     _option(argv, "--config", inputs.get("config", ""))
     argv.append("--json")
     return argv
+
+
+def _deploy_arguments(argv: list[str], command: str, inputs: Mapping[str, str]) -> None:
+    """Add the Argo CD flags: --wait-deployed, --sync, --rollback-on-failure; `deployed --wait`; `--live`."""
+    wait, sync, rollback = (
+        inputs.get("wait-deployed", ""),
+        _flag(inputs, "sync"),
+        _flag(inputs, "rollback-on-failure"),
+    )
+    if command == "deployed":
+        if rollback:
+            raise ActionInputError(
+                "command 'deployed' writes nothing to roll back: leave 'rollback-on-failure' empty"
+            )
+        _option(argv, "--wait", wait)
+    elif command == "status":
+        if wait or sync or rollback:
+            raise ActionInputError("command 'status' waits for nothing: use 'live' to show what Argo CD runs")
+    else:
+        if (sync or rollback) and not wait:
+            raise ActionInputError(
+                "inputs 'sync' and 'rollback-on-failure' need 'wait-deployed' (a duration)"
+            )
+        _option(argv, "--wait-deployed", wait)
+        if rollback:
+            argv.append("--rollback-on-failure")
+    if sync and command != "status":
+        argv.append("--sync")
+    if _flag(inputs, "live"):
+        if command != "status":
+            raise ActionInputError("input 'live' is for command 'status'")
+        argv.append("--live")
 
 
 def _find_credentials(path: str, environ: Mapping[str, str]) -> Path:
@@ -291,6 +334,9 @@ def invocation(environ: Mapping[str, str], tmp: Path) -> Invocation:
     context = ci.context(environ)
     argv = cli_arguments(inputs, context.sha)
     env, found = credentials(inputs, environ, tmp)
+    if inputs.get("argocd-token"):
+        env = {**env, ARGOCD_TOKEN_ENV: inputs["argocd-token"]}
+        found = [*found, inputs["argocd-token"]]
     return Invocation(tuple(argv), {**trust_workspace(environ), **env}, tuple(found))
 
 
@@ -319,10 +365,11 @@ def url_secrets(url: str) -> list[str]:
 
 
 def environment_secrets(inputs: Mapping[str, str], environ: Mapping[str, str]) -> list[str]:
-    """Return the secrets known before anything runs: the token input, credentials in `github-url`
+    """Return the secrets known before anything runs: the token inputs, credentials in `github-url`
     and ENV_SECRETS' values."""
     found = [
         inputs.get("token", ""),
+        inputs.get("argocd-token", ""),
         *url_secrets(inputs.get("github-url", "")),
         *(environ.get(name, "") for name in ENV_SECRETS),
     ]

@@ -93,7 +93,72 @@ def outputs(result: Mapping[str, Any]) -> dict[str, str]:
         "pr-number": _text(result.get("pr_number")),
         "pr-url": _text(result.get("pr_url")),
         "json": json.dumps(result, sort_keys=True),
+        "deployed": _deployed(result),
     }
+
+
+def _deployed(result: Mapping[str, Any]) -> str:
+    """Return "true"/"false" when the run waited for Argo CD (--wait-deployed, `deployed`), else ""."""
+    deploy = result.get("deploy")
+    return _text(bool(deploy.get("ok"))) if isinstance(deploy, Mapping) else ""
+
+
+def _live_summary(rows: list[Mapping[str, Any]]) -> list[str]:
+    """Return the Markdown table of `status --live`: what Argo CD runs, sync, health and drift."""
+    if not rows:
+        return []
+    lines = ["", "| App | Env | Live | Sync | Health | Drift |", "| --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        drift = ", ".join(_text(d) for d in row.get("drift") or [] if isinstance(d, str))
+        cells = [_cell(row.get(k)) for k in ("app", "env", "live", "sync", "health")] + [_cell(drift)]
+        lines.append(f"| {' | '.join(cells)} |")
+    return lines
+
+
+def _deploy_summary(result: Mapping[str, Any]) -> list[str]:
+    """Return the Markdown rows of the Argo CD wait: app, Application, state, revision, sync, health,
+    images, time to Synced and to Healthy; then the rollback when one was written."""
+    deploy = result.get("deploy")
+    if not isinstance(deploy, Mapping):
+        return []
+    lines = [
+        "",
+        "| App | Application | State | Revision | Sync | Health | Images | Synced after | Healthy after |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    reasons: list[str] = []
+    for app in (a for a in deploy.get("apps") or [] if isinstance(a, Mapping)):
+        revision = _text(app.get("revision"))[:12]
+        images = ", ".join(_text(i) for i in app.get("images") or [] if isinstance(i, str))
+        timings = [
+            f"{app[k]}s" if isinstance(app.get(k), (int, float)) else ""
+            for k in ("synced_after", "healthy_after")
+        ]
+        cells = [
+            _cell(app.get("app")),
+            _cell(app.get("application")),
+            _cell(app.get("state")),
+            _cell(revision),
+            _cell(app.get("sync")),
+            _cell(app.get("health")),
+            _cell(images),
+            *(_cell(t) for t in timings),
+        ]
+        lines.append(f"| {' | '.join(cells)} |")
+        if app.get("state") != "healthy":
+            reasons.append(f"- {_cell(app.get('app'))}: {_text(app.get('reason')).replace(chr(10), ' ')}")
+    lines += ["", *reasons] if reasons else []
+    rollback = deploy.get("rollback")
+    if isinstance(rollback, Mapping):
+        back = ", ".join(
+            f"{_text(a.get('app'))} {_text(a.get('old'))} → {_text(a.get('new'))}"
+            for a in rollback.get("apps") or []
+            if isinstance(a, Mapping) and a.get("changed")
+        )
+        lines.append(
+            f"\nRolled back: {back or 'nothing to change'} (commit `{_text(rollback.get('commit'))}`)"
+        )
+    return lines
 
 
 def _cell(value: object) -> str:
@@ -123,6 +188,7 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
             )
             cells = [_cell(row.get(k)) for k in ("app", "env", "tag", "newest")]
             lines.append(f"| {' | '.join(cells)} | {behind.replace('|', chr(92) + '|')} |")
+        lines += _live_summary([r for r in rows if isinstance(r, Mapping) and "live" in r])
     elif not apps:
         lines.append("No app matched." if result.get("changed") is not None else "Nothing to report.")
     else:
@@ -139,6 +205,7 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
             lines.append(
                 f"| {_cell(app.get('app'))} | {_cell(env)} | {_cell(app.get('old'))} | {new} | {pr} |"
             )
+    lines += _deploy_summary(result)
     lines.append("")
     if result.get("dry_run"):
         lines.append("Dry run: nothing was written.")

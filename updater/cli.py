@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rollback": ("rollback", "Write an earlier tag of an app back from git history."),
     "status": ("status", "Show the tag of every app in every environment."),
     "history": ("history", "Show the tags an app had over time in one environment."),
+    "deployed": ("deployed", "Wait until Argo CD has deployed what git holds, Healthy."),
     "config": ("config", "Validate .updater.yaml or print its JSON Schema."),
 }
 # Plumbing the orb runs, not shown by `updater --help`.

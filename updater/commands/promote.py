@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
 
+from updater.commands.deploy_options import deploy_options, finish, progress, waiting
 from updater.commands.github_options import auth_from_options, write_options
 from updater.commands.session import session
+from updater.flows import deployed
 from updater.flows.plan import with_mode
 from updater.flows.promote import promote
-from updater.flows.report import emit
 
 
 @click.command("promote")
@@ -18,6 +20,7 @@ from updater.flows.report import emit
 @click.option("--to", "target", required=True, help="Environment to write, e.g. production.")
 @click.option("--app", "apps", multiple=True, help="App to promote (repeatable); default: all of them.")
 @write_options
+@deploy_options
 def command(
     source: str | None,
     target: str,
@@ -27,10 +30,21 @@ def command(
     mode: str | None,
     wait_merged: float | None,
     config_path: str | None,
+    wait_deployed: float | None,
+    sync: bool,
+    rollback_on_failure: bool,
     **github: Any,
 ) -> None:
     """Copy each app's tag (and digest) from --from to --to, after checking the image exists."""
+    how = waiting({"wait_deployed": wait_deployed, "sync": sync, "rollback_on_failure": rollback_on_failure})
     with session(config_path, github=auth_from_options(**github)) as (config, backend):
         config = with_mode(config, target, mode)
+        if how is not None:
+            deployed.check(config, target, dry_run=dry_run, wait_merged=wait_merged, environ=os.environ)
         report = promote(config, backend, source, target, apps, dry_run=dry_run, wait_merged=wait_merged)
-    emit(report, as_json)
+
+        def wait() -> deployed.DeployReport:
+            assert how is not None
+            return deployed.after_write(config, backend, report, how, os.environ, progress)
+
+        finish(report, as_json, wait if how else None)

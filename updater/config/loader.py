@@ -13,6 +13,7 @@ from pathlib import Path
 
 from updater.config.apps import Claims, build_app
 from updater.config.checks import build_environments, build_scm, check_branch, check_template
+from updater.config.deploy import build_deploy
 from updater.config.model import (
     CONFIG_NAME,
     CommitSettings,
@@ -127,5 +128,6 @@ def _build(path: Path, loaded: Loaded) -> Config:
         ),
         environments=environments,
         apps=apps,
+        deploy=build_deploy(loaded, root, data.get("deploy"), list(apps), environments),
         lines={key: mark.line for key, mark in loaded.marks.items()},
     )

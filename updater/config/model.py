@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from updater.deploy.settings import DeploySettings
 from updater.infra.errors import InputError
 from updater.scm.base import Author
 
@@ -108,6 +109,7 @@ class Config:
     environments: dict[str, Environment]
     apps: dict[str, App]
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, repr=False, compare=False)
+    deploy: DeploySettings | None = None  # Argo CD (None: no deploy section)
 
     def where(self, *keys: str | int) -> str:
         """Return "FILE:LINE" of a config node (or its nearest configured ancestor) for later errors."""

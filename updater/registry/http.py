@@ -13,7 +13,6 @@ what the run's retry budget has left, and a size cap chosen by the caller for wh
 from __future__ import annotations
 
 import base64
-import ipaddress
 import logging
 import re
 import time
@@ -26,13 +25,13 @@ import requests
 from updater import __version__
 from updater.infra import redact, retry
 from updater.infra.errors import RemoteError
+from updater.infra.net import RETRYABLE, is_loopback
 from updater.registry import bounded, shapes
 from updater.registry.bounded import Answer
 from updater.registry.ratelimit import pull_limit_message
 
 log = logging.getLogger("updater.registry")
 
-RETRYABLE = frozenset({429, 500, 502, 503, 504})
 IDENTITY_TOKEN_USER = "<token>"  # docker's marker: the "password" is an OAuth2 refresh token
 _PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
 
@@ -60,17 +59,6 @@ def parse_challenge(header: str) -> Challenge | None:
         params[match.group(1).lower()] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare
         pos = match.end()
     return Challenge(scheme.lower(), params)
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses, with or without a port."""
-    name = urlsplit(f"//{host}").hostname or host
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def scheme_for(host: str, insecure_hosts: tuple[str, ...]) -> str:

@@ -33,6 +33,7 @@ T = TypeVar("T")
 DEFAULT_AUTHOR = Author("updater", "updater@users.noreply.localhost")
 # Lost races are expected when many pipelines bump one branch: allow many quick, jittered rounds.
 RACE_ATTEMPTS = 40
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _REJECTED = re.compile(
     r"\[rejected\]|non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref"
 )
@@ -274,6 +275,20 @@ class GitBackend:
                 Revision(commit=commit, author=author, date=datetime.fromisoformat(date), content=content)
             )
         return revisions
+
+    def descends(self, branch: str, commit: str, revision: str) -> bool:
+        """True when `revision` (a full SHA) is `commit` or a descendant of it; fetches `branch` in full.
+
+        For the deploy wait: Argo CD may report a commit that landed after ours. The revision comes
+        from a remote answer, so anything but a hex SHA is refused before it can reach git's argv.
+        """
+        if revision == commit:
+            return True
+        if not (_SHA.fullmatch(revision) and _SHA.fullmatch(commit)):
+            return False
+        self._full.discard(branch)  # the branch may have moved since: fetch what Argo CD saw
+        self._fetch(branch, full=True)
+        return self._run("merge-base", "--is-ancestor", commit, revision, check=False).returncode == 0
 
     def default_branch(self) -> str:
         """Return the branch the remote's HEAD points to (what environments without a branch use)."""

@@ -79,6 +79,11 @@ if [ "${PARAM_COMMAND:-bump}" = "bump" ]; then
 fi
 if [ -n "${PARAM_MODE:-}" ]; then args+=(--mode "$PARAM_MODE"); fi
 if [ -n "${PARAM_WAIT_MERGED:-}" ]; then args+=(--wait-merged "$PARAM_WAIT_MERGED"); fi
+if [ -n "${PARAM_WAIT_DEPLOYED:-}" ]; then args+=(--wait-deployed "$PARAM_WAIT_DEPLOYED"); fi
+if [ "${PARAM_SYNC:-false}" = "true" ] || [ "${PARAM_SYNC:-}" = "1" ]; then args+=(--sync); fi
+if [ "${PARAM_ROLLBACK_ON_FAILURE:-false}" = "true" ] || [ "${PARAM_ROLLBACK_ON_FAILURE:-}" = "1" ]; then
+  args+=(--rollback-on-failure)
+fi
 if [ "${PARAM_DRY_RUN:-false}" = "true" ] || [ "${PARAM_DRY_RUN:-}" = "1" ]; then args+=(--dry-run); fi
 if [ -n "${PARAM_GITHUB_URL:-}" ]; then args+=(--github-url "$PARAM_GITHUB_URL"); fi
 if [ -n "${PARAM_CONFIG:-}" ]; then args+=(--config "$PARAM_CONFIG"); fi
@@ -87,6 +92,9 @@ args+=(--json)
 # Secrets reach updater through its environment, never its arguments (which are echoed below).
 token="$(secret "${PARAM_GITHUB_TOKEN:-}")"
 if [ -n "$token" ]; then export GITHUB_TOKEN="$token"; fi
+
+argocd_token="$(secret "${PARAM_ARGOCD_TOKEN:-}")"
+if [ -n "$argocd_token" ]; then export ARGOCD_AUTH_TOKEN="$argocd_token"; fi
 
 google="$(secret "${PARAM_GOOGLE_CREDENTIALS:-}")"
 if [ -n "$google" ]; then
@@ -110,5 +118,11 @@ if [ -n "$docker_config" ]; then
 fi
 
 echo "updater ${args[*]}"
-"$updater_bin" "${args[@]}" > "$workdir/result.json"
+rc=0
+"$updater_bin" "${args[@]}" > "$workdir/result.json" || rc=$?
+if [ "$rc" -ne 0 ]; then
+  # A failed Argo CD wait still printed its result: export it (UPDATER_DEPLOYED=false) for `when: always` steps.
+  if [ -s "$workdir/result.json" ]; then "$updater_bin" ci circleci "$workdir/result.json" || true; fi
+  exit "$rc"
+fi
 "$updater_bin" ci circleci "$workdir/result.json"
