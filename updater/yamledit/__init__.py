@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from updater.yamledit._edit import get_values, set_value
 from updater.yamledit._model import Change, Found, Locator, YamlEditError
+from updater.yamledit._nearby import not_a_tag, tag_holders
 from updater.yamledit._scalar import validate_value
 
-__all__ = ["Change", "Found", "Locator", "YamlEditError", "get_values", "set_value", "validate_value"]
+__all__ = [
+    "Change",
+    "Found",
+    "Locator",
+    "YamlEditError",
+    "get_values",
+    "not_a_tag",
+    "set_value",
+    "tag_holders",
+    "validate_value",
+]
