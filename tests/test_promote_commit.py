@@ -7,6 +7,9 @@ end-to-end run against Debian's registry is tests/test_monorepo_e2e.py.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from testing.cli import run
@@ -136,3 +139,20 @@ def test_a_target_template_needing_the_whole_commit_names_both_templates(tmp_pat
         "(stage-{sha:8}-*), but production's template prod-{sha} needs 40: "
         "make the templates spell the same length, or pass --force to copy the tag\n"
     )
+
+
+def test_wait_polls_until_the_target_build_of_the_commit_appears(tmp_path: Path) -> None:
+    remote, _ = _repo(
+        tmp_path, production_tag='"prod-{sha:8}-*"', stage=STAGE_OLD.replace("0f0f0f0f", "abcdef12")
+    )
+    late = "prod-abcdef12-1700009999"
+    command = [sys.executable, "-m", "updater", "promote", "--to", "production", "--wait", "60s", "--json"]
+    with subprocess.Popen(
+        command, cwd=remote.work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        time.sleep(1.5)  # the production build lands while promote waits
+        pushed = build_layout(tmp_path / "reg" / "prod", [LayoutImage([late], utc(2023, 11, 17))])
+        out, err = proc.communicate(timeout=90)
+    assert (proc.returncode, err) == (0, "")
+    [app] = json.loads(out)["apps"]
+    assert (app["new"], app["digest"]) == (late, pushed[late])
