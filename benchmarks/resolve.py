@@ -23,7 +23,7 @@ from testing.gar_server import start_gar_server
 from testing.oci_layout import LayoutImage, build_layout
 from testing.registry import push_image, start_registry
 from testing.registry_proxy import start_proxy
-from updater.imageref import parse
+from updater.domain.imageref import parse
 from updater.registry.base import Registry, RegistryOptions
 from updater.registry.gar import ENDPOINT_ENV
 from updater.registry.open import open_registry

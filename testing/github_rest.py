@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import base64
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from testing.github_git import ZERO
 from testing.github_openapi import complete
-from testing.github_state import StateError, now
-
-if TYPE_CHECKING:
-    from testing.github_server import GitHubServer
+from testing.github_state import GitHubState, StateError, new_token, now
 
 API = "https://api.github.invalid"
+
+
+class GitHubServer(Protocol):
+    """What the REST handlers read of the loopback server (testing.github_server.GitHubServer)."""
+
+    state: GitHubState
+    tokens: set[str]
+    app_id: str | None
+    installation_id: int
 
 
 def handle(gh: GitHubServer, operation: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -158,7 +164,6 @@ def handle(gh: GitHubServer, operation: str, path: str, body: dict[str, Any]) ->
     if operation == "POST /app/installations/{installation_id}/access_tokens":
         if not path.startswith(f"/app/installations/{gh.installation_id}/"):
             raise StateError("Not Found", 404)
-        from testing.github_server import new_token
 
         token = new_token()
         gh.tokens.add(token)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
-import string
 import threading
 import time
 from collections.abc import Iterator
@@ -26,9 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from testing import github_openapi
+from testing import github_openapi, github_rest
 from testing.github_graphql import execute
-from testing.github_state import GitHubState, StateError
+from testing.github_state import GitHubState, StateError, new_token
 
 
 @dataclass
@@ -293,7 +291,6 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, result, None
         if operation is None:
             return 404, _error("Not Found", 404), None
-        from testing import github_rest
 
         return (*github_rest.handle(gh, operation, path, payload), operation)
 
@@ -318,11 +315,6 @@ class _Handler(BaseHTTPRequestHandler):
 def _error(message: str, status: int) -> dict[str, Any]:
     """GitHub's error body: message, documentation_url, and the status as a string."""
     return {"message": message, "documentation_url": "https://docs.github.com/rest", "status": str(status)}
-
-
-def new_token() -> str:
-    """An installation-token-shaped secret (ghs_ + 36 characters), as GitHub issues them."""
-    return "ghs_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
 
 
 def new_app_key() -> tuple[str, str]:

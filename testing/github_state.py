@@ -5,6 +5,8 @@ merge needs a mergeable PR whose head is the expected sha, auto-merge fires when
 
 from __future__ import annotations
 
+import secrets
+import string
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -184,3 +186,8 @@ class GitHubState:
             pr.closed_head_oid = head
             pr.state, pr.merge_commit, pr.auto_merge = "MERGED", new, None
             return new
+
+
+def new_token() -> str:
+    """An installation-token-shaped secret (ghs_ + 36 characters), as GitHub issues them."""
+    return "ghs_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from testing.oci_layout import LayoutImage, build_layout, utc
+
 # A fixed identity so that tests never depend on the machine's git config.
 ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -123,8 +125,6 @@ class GitOps:
 
 def two_env_gitops(tmp: Path, *, prod_tags: tuple[str, ...] = TAGS[:2]) -> GitOps:
     """Build the repo: staging and production both at TAGS[0]; registries hold TAGS (prod: `prod_tags`)."""
-    from testing.oci_layout import LayoutImage, build_layout, utc
-
     registry = tmp / "registry"
     digests: dict[str, dict[str, str]] = {}
     for name, tags in (("api", TAGS), ("web-stage", TAGS), ("web-prod", prod_tags)):

@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from testing.yamlgen import load
-from updater.keypath import format_key_path
+from updater.domain.keypath import format_key_path
 
 VALUES = ("prod-docs-123abc", "2.10")
 

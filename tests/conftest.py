@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from updater import retry
+from updater.infra import retry
 
 
 @pytest.fixture(autouse=True)

@@ -23,9 +23,9 @@ import pytest
 from testing.registry import RunningRegistry, push_image, start_registry
 from testing.registry_proxy import start_proxy
 from testing.token_server import TokenServer
-from updater import redact
-from updater.errors import InputError, RemoteError
-from updater.imageref import parse
+from updater.domain.imageref import parse
+from updater.infra import logmask, redact
+from updater.infra.errors import InputError, RemoteError
 from updater.registry.auth import credentials_for, from_docker_config
 from updater.registry.base import RegistryOptions
 from updater.registry.oci import OciRegistry
@@ -61,7 +61,7 @@ def debug_log() -> Iterator[io.StringIO]:
     """Everything logged at DEBUG, through the same masking filter the CLI's --debug installs."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.addFilter(redact.MaskingFilter())
+    handler.addFilter(logmask.MaskingFilter())
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)

@@ -15,7 +15,7 @@ from updater.config import (
     find_config,
     load,
 )
-from updater.errors import InputError
+from updater.infra.errors import InputError
 from updater.scm.base import Author
 
 DESIGN_SKETCH = """\

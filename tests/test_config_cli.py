@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 
 from testing.cli import run
 from updater.config import ConfigError, load
-from updater.config_schema import json_schema
+from updater.config.schema import json_schema
 
 SCHEMA = json_schema()
 
@@ -200,7 +200,7 @@ def test_importing_the_model_and_printing_the_schema_load_no_yaml_parser() -> No
     """D's commands import updater.config at start-up: ruamel must wait until a config is loaded."""
     code = (
         "import sys\n"
-        "import updater.config, updater.config_schema, updater.commands.config\n"
+        "import updater.config, updater.config.schema, updater.commands.config\n"
         "from updater.cli import main\n"
         "main(['config', 'schema'])\n"
         "print('LOADED=' + ','.join(sorted(m for m in sys.modules if m.startswith('ruamel'))))\n"
@@ -210,7 +210,7 @@ def test_importing_the_model_and_printing_the_schema_load_no_yaml_parser() -> No
 
 
 def test_tag_fields_documented_in_the_schema_are_the_resolvers() -> None:
-    from updater.config_schema import TAG_FIELDS
+    from updater.config.schema import TAG_FIELDS
     from updater.resolve import TemplateVars
 
     assert tuple(TemplateVars.__dataclass_fields__) == TAG_FIELDS

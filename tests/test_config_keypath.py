@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from updater.keypath import KeyPathError, format_key_path, parse_key_path
+from updater.domain.keypath import KeyPathError, format_key_path, parse_key_path
 
 
 @pytest.mark.parametrize(

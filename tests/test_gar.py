@@ -12,9 +12,9 @@ import pytest
 from testing.cli import run
 from testing.gar_server import GarServer, start_gar_server
 from testing.oci_layout import utc
-from updater import retry
-from updater.errors import InputError, RemoteError
-from updater.imageref import parse
+from updater.domain.imageref import parse
+from updater.infra import retry
+from updater.infra.errors import InputError, RemoteError
 from updater.registry.base import RegistryOptions
 from updater.registry.gar import ENDPOINT_ENV, GarRegistry
 from updater.registry.open import open_registry

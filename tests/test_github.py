@@ -11,7 +11,7 @@ import pytest
 
 from testing.github_editors import bump, gitops_files, pr_spec, unhinted, values
 from testing.github_server import GitHubServer, start_github
-from updater import retry
+from updater.infra import retry
 from updater.scm.base import Backend, CommitRequest, Outcome
 from updater.scm.github import open_github
 

@@ -12,8 +12,8 @@ import pytest
 
 from testing.github_editors import bump, gitops_files, pr_spec, values
 from testing.github_server import GitHubServer, new_app_key, start_github
-from updater import redact
-from updater.errors import EXIT_REMOTE, EXIT_USAGE, InputError, RemoteError
+from updater.infra import logmask
+from updater.infra.errors import EXIT_REMOTE, EXIT_USAGE, InputError, RemoteError
 from updater.scm.base import CommitRequest
 from updater.scm.github import open_github
 
@@ -33,7 +33,7 @@ def debug_log() -> Iterator[io.StringIO]:
     """The CLI's --debug logging (root logger, DEBUG, MaskingFilter), captured."""
     out = io.StringIO()
     handler = logging.StreamHandler(out)
-    handler.addFilter(redact.MaskingFilter())
+    handler.addFilter(logmask.MaskingFilter())
     handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
     root = logging.getLogger()
     old_level = root.level

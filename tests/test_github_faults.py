@@ -18,8 +18,8 @@ from testing.github_server import (
     secondary_rate_limit,
     start_github,
 )
-from updater import retry
-from updater.errors import EXIT_REMOTE, RemoteError
+from updater.infra import retry
+from updater.infra.errors import EXIT_REMOTE, RemoteError
 from updater.scm.base import Author, Backend, CommitRequest
 from updater.scm.github import open_github
 

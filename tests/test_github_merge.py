@@ -10,8 +10,8 @@ import pytest
 
 from testing.github_editors import bump, gitops_files, pr_spec, values
 from testing.github_server import GitHubServer, start_github
-from updater import retry
-from updater.errors import RemoteError
+from updater.infra import retry
+from updater.infra.errors import RemoteError
 from updater.scm.base import Backend, CommitRequest
 from updater.scm.github import open_github
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from updater.errors import InputError
-from updater.imageref import ImageRef, parse
+from updater.domain.imageref import ImageRef, parse
+from updater.infra.errors import InputError
 
 DIGEST = "sha256:" + "ab" * 32
 

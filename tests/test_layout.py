@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from testing.oci_layout import LayoutImage, build_layout, utc
-from updater.errors import InputError
-from updater.imageref import parse
+from updater.domain.imageref import parse
+from updater.infra.errors import InputError
 from updater.registry.base import RegistryOptions
 from updater.registry.layout import LayoutRegistry, parse_created
 

@@ -11,8 +11,8 @@ import pytest
 
 from testing.registry import RunningRegistry, push_image, start_registry
 from testing.registry_proxy import RegistryProxy, start_proxy
-from updater.errors import InputError, RemoteError
-from updater.imageref import parse
+from updater.domain.imageref import parse
+from updater.infra.errors import InputError, RemoteError
 from updater.registry.base import Registry, RegistryOptions
 from updater.registry.http import Transport, is_loopback, parse_challenge, scheme_for
 from updater.registry.oci import OciRegistry, next_link, parse_time, pick_platform

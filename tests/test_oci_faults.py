@@ -14,9 +14,9 @@ import pytest
 
 from testing.registry import RunningRegistry, push_image, start_registry
 from testing.registry_proxy import Faults, start_proxy
-from updater import retry
-from updater.errors import RemoteError
-from updater.imageref import parse
+from updater.domain.imageref import parse
+from updater.infra import retry
+from updater.infra.errors import RemoteError
 from updater.registry.base import RegistryOptions
 from updater.registry.oci import OciRegistry
 

@@ -6,8 +6,8 @@ import pytest
 
 from testing.registry import BulkRegistry, bulk_registry
 from testing.registry_proxy import Faults, start_proxy
-from updater import retry
-from updater.imageref import parse
+from updater.domain.imageref import parse
+from updater.infra import retry
 from updater.registry.base import RegistryOptions
 from updater.registry.oci import PAGE_SIZE, OciRegistry
 

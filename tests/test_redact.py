@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from updater import redact
+from updater.infra import logmask, redact
 
 
 def test_registered_secret_is_masked_everywhere() -> None:
@@ -30,7 +30,7 @@ def test_credential_shapes_are_masked_without_registration() -> None:
 def test_logging_filter_masks_formatted_messages(caplog: pytest.LogCaptureFixture) -> None:
     redact.register("tok-123456789")
     logger = logging.getLogger("updater.test")
-    handler_filter = redact.MaskingFilter()
+    handler_filter = logmask.MaskingFilter()
     logger.addFilter(handler_filter)
     try:
         with caplog.at_level(logging.DEBUG, logger="updater.test"):

@@ -10,9 +10,10 @@ import pytest
 
 from testing.cli import run
 from testing.oci_layout import LayoutImage, build_layout, utc
-from updater import retry
-from updater.errors import InputError
-from updater.imageref import parse
+from updater.domain.imageref import parse
+from updater.domain.semver import parse_range, parse_version
+from updater.infra import retry
+from updater.infra.errors import InputError
 from updater.registry.base import RegistryOptions
 from updater.registry.layout import LayoutRegistry
 from updater.resolve import (
@@ -26,7 +27,6 @@ from updater.resolve import (
     render_template,
     resolve,
 )
-from updater.semver import parse_range, parse_version
 
 SHA = "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d"
 VARS = TemplateVars(sha=SHA, app="docs", env="staging", branch="feature/New_UI", run="42")

@@ -8,13 +8,13 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from updater import redact
 from updater.commands.options import (
     parse_duration,
     registry_options_from_options,
     strategy_from_options,
     strategy_options,
 )
+from updater.infra import redact
 from updater.registry.base import RegistryOptions
 from updater.resolve import Strategy
 

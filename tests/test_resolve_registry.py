@@ -18,8 +18,8 @@ from testing.cli import ROOT, run
 from testing.oci_layout import utc
 from testing.registry import RunningRegistry, bulk_registry, push_image, start_registry
 from testing.registry_proxy import Faults, RegistryProxy, start_proxy
-from updater import retry
-from updater.imageref import parse
+from updater.domain.imageref import parse
+from updater.infra import retry
 from updater.registry.base import Registry, RegistryOptions
 from updater.registry.open import open_registry
 from updater.resolve import Strategy, TemplateVars, resolve

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from updater import retry
+from updater.infra import retry
 
 
 @pytest.fixture

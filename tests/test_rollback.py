@@ -9,8 +9,8 @@ import pytest
 
 from testing.cli import run
 from testing.gitrepo import TAGS, GitOps, two_env_gitops
-from updater.bump import bump
 from updater.config import load
+from updater.flows.bump import bump
 from updater.scm.git import GitBackend
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from testing.gitrepo import git, make_remote, reject_pushes
-from updater import retry
-from updater.errors import InputError, RemoteError
+from updater.infra import retry
+from updater.infra.errors import InputError, RemoteError
 from updater.scm.base import Author, CommitRequest, Editor, PullRequestSpec, Reader
 from updater.scm.files import FilesBackend
 from updater.scm.git import GitBackend

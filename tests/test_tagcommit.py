@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from updater.tagcommit import CommitUnknown, commit_of, matches, render_for
+from updater.domain.tagcommit import CommitUnknown, commit_of, matches, render_for
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from testing import yamlgen
-from updater.keypath import format_key_path
+from updater.domain.keypath import format_key_path
 from updater.yamledit import Locator, YamlEditError, set_value
 
 # Keys that YAML 1.1 reads as booleans or null (y, on, no, ...) would make the loaded data's keys differ

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from updater import ci, redact
+from updater import ci
+from updater.infra import redact
 
 COMMANDS = ("bump", "promote", "rollback", "status")
 # Every input action.yml declares; tests check the two lists agree.

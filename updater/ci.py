@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from updater.infra.cienv import github_run_url as github_run_url  # the Action and tests read it here
+
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -48,17 +50,6 @@ def context(environ: Mapping[str, str]) -> CiContext:
             "circleci", environ.get("CIRCLE_SHA1") or None, environ.get("CIRCLE_BUILD_URL") or None, repo
         )
     return CiContext(None, None, None, None)
-
-
-def github_run_url(environ: Mapping[str, str]) -> str | None:
-    """Return the URL of the current workflow run (the attempt too, when it is a re-run)."""
-    server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-    repository, run_id = environ.get("GITHUB_REPOSITORY"), environ.get("GITHUB_RUN_ID")
-    if not repository or not run_id:
-        return None
-    url = f"{server}/{repository}/actions/runs/{run_id}"
-    attempt = environ.get("GITHUB_RUN_ATTEMPT", "1")
-    return f"{url}/attempts/{attempt}" if attempt not in ("", "1") else url
 
 
 # --- what a result says -------------------------------------------------------------------------

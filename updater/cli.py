@@ -1,21 +1,24 @@
 """The `updater` command line: a thin dispatcher.
 
-Each subcommand lives in `updater/commands/<name>.py` and is imported only when it runs, so
-`updater --help` stays fast and never loads the cloud or GitHub libraries.
+Each subcommand lives in `updater/commands/<name>.py` and is imported by name only when it runs,
+with `updater/commands/runtime.py` (logging, retry budget), so `updater --help` stays fast and never
+loads the cloud or GitHub libraries. These by-name imports are the only dynamic imports of our own
+modules; everything else imports at the top.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
-import traceback
 
 import click
 
-from updater import __version__, redact, retry
-from updater.errors import EXIT_REMOTE, EXIT_USAGE, UpdaterError
+from updater import __version__
+from updater.infra import redact
+from updater.infra.errors import EXIT_REMOTE, EXIT_USAGE, UpdaterError
 
+# Loaded by name with every subcommand: --debug logging and the retry budget (see the module).
+RUNTIME = "updater.commands.runtime"
 # name -> (module under updater.commands, one-line help shown by `updater --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "set": ("set_value", "Set one value in a YAML file, changing only its bytes."),
@@ -62,15 +65,7 @@ def cli(ctx: click.Context, debug: bool, retry_budget: float | None) -> None:
     """Write new immutable image tags into GitOps values files: format-exact, verified, one commit."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    if retry_budget is not None:
-        retry.set_policy(retry.policy().with_budget(retry_budget))
-    if debug:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.addFilter(redact.MaskingFilter())
-        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
-        root = logging.getLogger()
-        root.addHandler(handler)
-        root.setLevel(logging.DEBUG)
+    importlib.import_module(RUNTIME).configure(debug, retry_budget)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("updater: interrupted", err=True)
         return 130
     except Exception as exc:  # the last line of defence: never a raw traceback
-        if logging.getLogger().isEnabledFor(logging.DEBUG):
-            click.echo(redact.mask(traceback.format_exc()), err=True)
+        runtime = sys.modules.get(RUNTIME)  # loaded by every run that got past the command line
+        trace = runtime.debug_traceback() if runtime is not None else None
+        if trace:
+            click.echo(redact.mask(trace), err=True)
         click.echo(redact.mask(f"updater: internal error: {type(exc).__name__}: {exc}"), err=True)
         return EXIT_REMOTE
     return 0

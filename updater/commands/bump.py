@@ -7,8 +7,20 @@ from typing import Any
 
 import click
 
-from updater.commands.github_options import GITHUB_PARAMS, write_options
-from updater.commands.options import strategy_options
+from updater.commands.github_options import GITHUB_PARAMS, auth_from_options, write_options
+from updater.commands.options import (
+    registry_options_from_options,
+    strategy_from_options,
+    strategy_given,
+    strategy_options,
+)
+from updater.commands.session import session
+from updater.flows.bump import bump
+from updater.flows.plan import with_mode
+from updater.flows.registries import Registries, registry_options
+from updater.flows.report import emit
+from updater.infra.errors import InputError
+from updater.resolve import Strategy, commit_sha
 
 
 @click.command("bump")
@@ -35,15 +47,6 @@ def command(
     The tag strategy comes from the config (environment `tag`, or the app's own); strategy flags
     given here override it for this run.
     """
-    from updater.bump import Registries, bump, registry_options
-    from updater.commands.github_options import auth_from_options
-    from updater.commands.options import registry_options_from_options, strategy_from_options, strategy_given
-    from updater.errors import InputError
-    from updater.plan import with_mode
-    from updater.report import emit
-    from updater.resolve import Strategy, commit_sha
-    from updater.scm.open import session
-
     if apps and all_apps:
         raise InputError("give --app NAME (repeatable) or --all, not both")
 

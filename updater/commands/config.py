@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 
+from updater import config
+from updater.config import schema as config_schema
+
 
 @click.group("config")
 def command() -> None:
@@ -25,8 +28,6 @@ def validate(config_path: Path | None) -> None:
 
     A config below the repository root adds "; paths relative to ROOT" inside the parentheses.
     """
-    from updater import config
-
     path = config_path if config_path is not None else config.find_config(Path.cwd())
     loaded = config.load(path)
     apps = len(loaded.apps)
@@ -39,6 +40,4 @@ def validate(config_path: Path | None) -> None:
 @command.command("schema")
 def schema() -> None:
     """Print the config's JSON Schema (draft 2020-12), e.g. for an editor's YAML language server."""
-    from updater import config_schema
-
     click.echo(json.dumps(config_schema.json_schema(), indent=2))

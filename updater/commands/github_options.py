@@ -3,7 +3,7 @@
 Decorate a command with `@github_options` (or `@write_options` where a change lands); its
 function receives `token`, `github_url`, `app_id`, `app_key`, `installation_id` (and `wait_merged`),
 and turns the first five into a `GitHubAuth` with `auth_from_options(**kw)`. Secrets are registered
-with updater.redact in the option callbacks, i.e. while the command line is parsed, before any code
+with updater.infra.redact in the option callbacks, i.e. while the command line is parsed, before any code
 that could print them runs.
 """
 
@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from updater import redact
 from updater.commands.options import duration_value
-
-if TYPE_CHECKING:
-    from updater.scm.open import GitHubAuth
+from updater.infra import redact
+from updater.scm.github_auth import GitHubAuth
 
 F = TypeVar("F", bound=Callable[..., Any])
 GITHUB_PARAMS = ("token", "github_url", "app_id", "app_key", "installation_id")
@@ -123,8 +121,6 @@ def write_options(f: F) -> F:
 
 def auth_from_options(**kw: Any) -> GitHubAuth:
     """Return the GitHub auth the flags (or their variables) give."""
-    from updater.scm.open import GitHubAuth
-
     return GitHubAuth(
         token=kw.get("token"),
         url=kw.get("github_url"),

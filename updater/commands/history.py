@@ -7,6 +7,8 @@ from typing import Any
 import click
 
 from updater.commands.github_options import auth_from_options, github_options
+from updater.commands.session import session
+from updater.flows.history import history, render
 
 
 @click.command("history")
@@ -21,9 +23,6 @@ from updater.commands.github_options import auth_from_options, github_options
 def command(env: str, app: str, limit: int, as_json: bool, config_path: str | None, **github: Any) -> None:
     """List APP's tags in ENV over time, newest first."""
     import json
-
-    from updater.history import history, render
-    from updater.scm.open import session
 
     with session(config_path, github=auth_from_options(**github)) as (config, backend):
         entries = history(config, backend, env, app, limit=limit)

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 import click
 
-from updater import redact
+from updater.infra import redact
 from updater.registry.base import RegistryOptions
-from updater.resolve import KINDS, Strategy
+from updater.resolve.types import KINDS, Strategy
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -6,7 +6,11 @@ from typing import Any
 
 import click
 
-from updater.commands.github_options import write_options
+from updater.commands.github_options import auth_from_options, write_options
+from updater.commands.session import session
+from updater.flows.plan import with_mode
+from updater.flows.promote import promote
+from updater.flows.report import emit
 
 
 @click.command("promote")
@@ -26,12 +30,6 @@ def command(
     **github: Any,
 ) -> None:
     """Copy each app's tag (and digest) from --from to --to, after checking the image exists."""
-    from updater.commands.github_options import auth_from_options
-    from updater.plan import with_mode
-    from updater.promote import promote
-    from updater.report import emit
-    from updater.scm.open import session
-
     with session(config_path, github=auth_from_options(**github)) as (config, backend):
         config = with_mode(config, target, mode)
         report = promote(config, backend, source, target, apps, dry_run=dry_run, wait_merged=wait_merged)

@@ -10,8 +10,10 @@ from typing import Any
 import click
 
 from updater.commands.options import registry_options_from_options, strategy_from_options, strategy_options
-from updater.errors import InputError
-from updater.resolve import Strategy
+from updater.domain.imageref import parse
+from updater.infra.errors import InputError
+from updater.registry.open import open_registry
+from updater.resolve import Strategy, TemplateVars, commit_sha, describe, resolve
 
 
 def _to_json(resolution: Any, explain: bool) -> str:
@@ -103,10 +105,6 @@ def command(
       updater resolve ghcr.io/org/app:latest --include '^stage-'
       updater resolve ghcr.io/org/app --range '^1.4'
     """
-    from updater.imageref import parse
-    from updater.registry.open import open_registry
-    from updater.resolve import TemplateVars, commit_sha, describe, resolve
-
     ref = parse(image)
     if ref.digest:
         raise InputError(f"{image}: give the image without a digest; resolve finds the tag and its digest")

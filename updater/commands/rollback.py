@@ -6,7 +6,11 @@ from typing import Any
 
 import click
 
-from updater.commands.github_options import write_options
+from updater.commands.github_options import auth_from_options, write_options
+from updater.commands.session import session
+from updater.flows.plan import with_mode
+from updater.flows.report import emit
+from updater.flows.rollback import rollback
 
 
 @click.command("rollback")
@@ -28,12 +32,6 @@ def command(
     **github: Any,
 ) -> None:
     """Write the tag APP had before (or --to TAG) into ENV, through the same one-commit path as bump."""
-    from updater.commands.github_options import auth_from_options
-    from updater.plan import with_mode
-    from updater.report import emit
-    from updater.rollback import rollback
-    from updater.scm.open import session
-
     with session(config_path, github=auth_from_options(**github)) as (config, backend):
         config = with_mode(config, env, mode)
         report = rollback(

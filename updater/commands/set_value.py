@@ -10,7 +10,9 @@ from typing import Any
 
 import click
 
-from updater.errors import InputError
+from updater import yamledit
+from updater.infra import atomic
+from updater.infra.errors import InputError
 
 
 @click.command("set")
@@ -45,8 +47,6 @@ def command(
     Only the bytes of the value change; the result is verified by re-reading it as YAML 1.1 and 1.2
     before the file is replaced atomically. KEY is a dotted path: image.tag, jobs."my.job".tag, a[0].b.
     """
-    from updater import atomic, yamledit
-
     by_key = image is None and marker is None
     if image is not None and marker is not None:
         raise InputError("give either --image or --marker, not both")

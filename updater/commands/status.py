@@ -7,6 +7,9 @@ from typing import Any
 import click
 
 from updater.commands.github_options import auth_from_options, github_options
+from updater.commands.session import session
+from updater.flows.status import render, status
+from updater.infra.errors import UpdaterError
 
 
 @click.command("status")
@@ -18,9 +21,6 @@ def command(envs: tuple[str, ...], as_json: bool, config_path: str | None, **git
     """Show a table of app x environment: the tag in git, the newest matching tag, behind or not."""
     import json
 
-    from updater.scm.open import session
-    from updater.status import render, status
-
     with session(config_path, github=auth_from_options(**github)) as (config, backend):
         rows = status(config, backend, envs)
     if as_json:
@@ -31,7 +31,6 @@ def command(envs: tuple[str, ...], as_json: bool, config_path: str | None, **git
     if failed:
         # Every row is printed first; the exit code then says the table is incomplete, and why:
         # 2 when a config or values file needs fixing, else 1 (a registry or GitHub failure).
-        from updater.errors import UpdaterError
 
         first = failed[0]
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""

@@ -4,7 +4,7 @@ Order: --username/--password (or UPDATER_REGISTRY_USERNAME/_PASSWORD), then the 
 (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`: auths, credsStore, credHelpers, identity
 tokens; parsed by the `docker` package so helpers behave exactly as with `docker pull`), then Google
 Application Default Credentials for Artifact Registry and Container Registry hosts. Every secret found
-is registered with `updater.redact` before it is returned, so it is masked in all output.
+is registered with `updater.infra.redact` before it is returned, so it is masked in all output.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from updater import redact, retry
-from updater.errors import InputError, RemoteError
+from updater.infra import redact, retry
+from updater.infra.errors import InputError, RemoteError
 from updater.registry.base import RegistryOptions
 from updater.registry.http import IDENTITY_TOKEN_USER
 

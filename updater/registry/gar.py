@@ -13,15 +13,13 @@ import functools
 import os
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from updater import retry
-from updater.errors import InputError, RemoteError
+from updater.domain.imageref import ImageRef
+from updater.infra import retry
+from updater.infra.errors import InputError, RemoteError
 from updater.registry.base import RegistryOptions, TagInfo
-
-if TYPE_CHECKING:
-    from updater.imageref import ImageRef
 
 T = TypeVar("T")
 ENDPOINT_ENV = "UPDATER_ARTIFACT_REGISTRY_ENDPOINT"

@@ -4,7 +4,7 @@ One `Transport` per registry host. A request goes out anonymously (or with what 
 taught us), and a 401 answer's `WWW-Authenticate` says what to do: Basic sends the credentials, Bearer
 fetches a token from the realm for the request's scope (https://distribution.github.io/distribution/spec/auth/token/,
 OAuth2 refresh-token grant for docker identity tokens) and caches it per scope until it expires.
-Every round trip goes through `updater.retry` (all requests here are GET/HEAD or token requests, safe
+Every round trip goes through `updater.infra.retry` (all requests here are GET/HEAD or token requests, safe
 to repeat); 429 and 5xx answers and connection failures are transient, honouring Retry-After.
 """
 
@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from updater import __version__, redact, retry
-from updater.errors import RemoteError
+from updater import __version__
+from updater.infra import redact, retry
+from updater.infra.errors import RemoteError
 
 if TYPE_CHECKING:
     import requests

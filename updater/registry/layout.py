@@ -12,13 +12,11 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from updater.errors import InputError
+from updater.domain.imageref import ImageRef
+from updater.infra.errors import InputError
 from updater.registry.base import RegistryOptions, TagInfo
-
-if TYPE_CHECKING:
-    from updater.imageref import ImageRef
 
 REF_NAME = "org.opencontainers.image.ref.name"
 _INDEX_TYPES = (

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from updater.errors import InputError, RemoteError
-from updater.imageref import ImageRef
+from updater.domain.imageref import ImageRef
+from updater.infra.errors import InputError, RemoteError
+from updater.registry import auth
 from updater.registry.base import RegistryOptions, TagInfo
 from updater.registry.http import Transport
 
@@ -91,8 +92,6 @@ class OciRegistry:
     def __init__(self, ref: ImageRef, options: RegistryOptions) -> None:
         if ref.layout is not None:
             raise InputError(f"{ref.name} is an OCI layout directory, not a registry image")
-        from updater.registry import auth
-
         self.ref = ref
         self.name = ref.name
         self.options = options

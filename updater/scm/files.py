@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from updater.errors import InputError
+from updater.infra.errors import InputError
 from updater.scm.base import CommitRequest, Editor, Outcome, Revision
 
 

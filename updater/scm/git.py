@@ -23,8 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from updater import redact, retry
-from updater.errors import InputError, RemoteError
+from updater.infra import redact, retry
+from updater.infra.errors import InputError, RemoteError
 from updater.scm.base import Author, CommitRequest, Editor, Outcome, Revision
 
 log = logging.getLogger(__name__)

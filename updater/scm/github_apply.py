@@ -2,7 +2,7 @@
 
 Each attempt reads the whole state it acts on in one query (branch heads, files, open PRs), runs
 the editor on it, and plans the writes from it. A lost race or a failure whose effect is unknown
-simply starts a new attempt (bounded and jittered by updater.retry): a create is never re-sent
+simply starts a new attempt (bounded and jittered by updater.infra.retry): a create is never re-sent
 blindly, it is re-planned from what the new read shows already exists.
 """
 
@@ -12,11 +12,12 @@ import base64
 from dataclasses import replace
 from typing import Any
 
-from updater import retry
-from updater.errors import InputError, RemoteError, UpdaterError
+from updater.infra import retry
+from updater.infra.errors import InputError, RemoteError, UpdaterError
 from updater.scm import _graphql as gql
+from updater.scm import github_merge
 from updater.scm.base import CommitRequest, Editor, Outcome, PullRequestSpec, Reader
-from updater.scm.github import GitHubBackend, GitHubHTTPError, RateLimited, permission_hint, retry_call
+from updater.scm.github_client import GitHubClient, GitHubHTTPError, RateLimited, permission_hint, retry_call
 
 MODES = ("commit", "pull-request", "auto-merge")
 MERGE_METHODS = ("merge", "squash", "rebase")
@@ -36,7 +37,7 @@ def race_policy() -> retry.Policy:
     return replace(p, attempts=max(p.attempts, 30), initial=min(p.initial, 0.05), maximum=min(p.maximum, 2.0))
 
 
-def apply(backend: GitHubBackend, request: CommitRequest, editor: Editor) -> Outcome:
+def apply(backend: GitHubClient, request: CommitRequest, editor: Editor) -> Outcome:
     """Run the editor on the branch head and land its result as one commit, PR or auto-merged PR."""
     if request.mode not in MODES:
         raise InputError(f"unknown mode {request.mode!r}: use one of {', '.join(MODES)}")
@@ -73,7 +74,7 @@ def _attempts(fn: Any) -> Outcome:
 class _Run:
     """The state one `apply` carries across its attempts."""
 
-    def __init__(self, backend: GitHubBackend, request: CommitRequest, editor: Editor) -> None:
+    def __init__(self, backend: GitHubClient, request: CommitRequest, editor: Editor) -> None:
         self.gh = backend
         self.request = request
         self.editor = editor
@@ -455,8 +456,6 @@ class _Run:
                 self.notes.append(f"auto-merge not enabled ({error.get('message')}); merging directly")
 
     def finish_merge(self, outcome: Outcome) -> Outcome:
-        from updater.scm import github_merge
-
         return github_merge.finish(
             self.gh, self.request, self.spec, self.pr, outcome, self.auto_merge_allowed
         )

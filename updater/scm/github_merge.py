@@ -11,17 +11,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from updater import retry
-from updater.errors import RemoteError
+from updater.infra import retry
+from updater.infra.errors import RemoteError
 from updater.scm import _graphql as gql
 from updater.scm.base import CommitRequest, Outcome, PullRequestSpec
-from updater.scm.github import GitHubBackend, GitHubHTTPError
+from updater.scm.github_client import GitHubClient, GitHubHTTPError
 
 FAILED_CHECKS = ("FAILURE", "ERROR")
 
 
 def finish(
-    gh: GitHubBackend,
+    gh: GitHubClient,
     request: CommitRequest,
     spec: PullRequestSpec,
     pr: gql.PullRequest | None,
@@ -44,7 +44,7 @@ def finish(
     return replace(outcome, merged=merged, notes=tuple(notes))
 
 
-def _merge_directly(gh: GitHubBackend, pr: gql.PullRequest, method: str) -> tuple[bool, str | None]:
+def _merge_directly(gh: GitHubClient, pr: gql.PullRequest, method: str) -> tuple[bool, str | None]:
     """Merge with the expected head sha; (merged, note). 405 and 409 are retried a few times."""
     state = {"sha": pr.head_oid}
 
@@ -70,7 +70,7 @@ def _merge_directly(gh: GitHubBackend, pr: gql.PullRequest, method: str) -> tupl
         raise RemoteError(f"merge #{pr.number}: GitHub answered {exc.status}: {exc.message}") from None
 
 
-def _pull(gh: GitHubBackend, number: int) -> dict[str, Any]:
+def _pull(gh: GitHubClient, number: int) -> dict[str, Any]:
     data = gh.query(gql.PULL_QUERY, {"number": number}, f"read #{number}")
     pull = data["repository"].get("pullRequest")
     if pull is None:
@@ -78,7 +78,7 @@ def _pull(gh: GitHubBackend, number: int) -> dict[str, Any]:
     return dict(pull)
 
 
-def _wait(gh: GitHubBackend, pr: gql.PullRequest, timeout: float) -> bool:
+def _wait(gh: GitHubClient, pr: gql.PullRequest, timeout: float) -> bool:
     """Block until the PR is merged; RemoteError when it is closed, its checks fail, or time runs out."""
 
     def check() -> bool | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from updater.yamledit._edit import get_values, set_value
-from updater.yamledit._model import Change, Found, Locator, YamlEditError
 from updater.yamledit._nearby import not_a_tag, tag_holders
 from updater.yamledit._scalar import validate_value
+from updater.yamledit.model import Change, Found, Locator, YamlEditError
 
 __all__ = [
     "Change",

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
-from updater.keypath import format_key_path
-from updater.yamledit._locate import Context, Target, locate, split_reference
-from updater.yamledit._model import Change, Found, Locator
+from updater.domain.keypath import format_key_path
+from updater.yamledit._locate import Target, locate, split_reference
 from updater.yamledit._scalar import DIGEST, TAG_AT_DIGEST, plain_reads_as_string, render, validate_value
 from updater.yamledit._shared import shared_changes
 from updater.yamledit._tree import (
     BOM,
+    Context,
     Lines,
     Mapping,
     Node,
@@ -23,6 +23,7 @@ from updater.yamledit._tree import (
     parse_events,
     read,
 )
+from updater.yamledit.model import Change, Found, Locator
 
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _STR_TAGS = (None, "!", "tag:yaml.org,2002:str")

@@ -7,11 +7,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from updater import imageref
-from updater.errors import InputError
-from updater.keypath import format_key_path, parse_key_path
-from updater.yamledit._model import Locator, YamlEditError
-from updater.yamledit._tree import Alias, Document, Lines, Mapping, Node, Scalar, Sequence
+from updater.domain import imageref
+from updater.domain.keypath import format_key_path, parse_key_path
+from updater.infra.errors import InputError
+from updater.yamledit._tree import Alias, Context, Document, Mapping, Node, Scalar, Sequence
+from updater.yamledit.model import Locator, YamlEditError
 
 Path = tuple[str | int, ...]
 
@@ -28,26 +28,6 @@ class Target:
     in_flow: bool
     reference: bool = False  # the scalar is a whole image reference REPO:TAG[@DIGEST]; only TAG changes
     digest: Target | None = None  # the `digest:` sibling of a `tag:` found by image
-
-
-class Context:
-    """What every locator needs: the file's name, documents and line numbers."""
-
-    def __init__(self, source: str, text: str, docs: list[Document], lines: Lines) -> None:
-        self.source, self.text, self.docs, self.lines = source, text, docs, lines
-
-    def error(self, offset: int | None, message: str) -> YamlEditError:
-        where = f"{self.source}:{self.lines.line(offset)}" if offset is not None else self.source
-        return YamlEditError(f"{where}: {message}")
-
-    def documents(self, locator: Locator) -> list[Document]:
-        if locator.document is None:
-            return self.docs
-        if not 0 <= locator.document < len(self.docs):
-            raise self.error(
-                None, f"--document {locator.document} does not exist: the file has {len(self.docs)}"
-            )
-        return [self.docs[locator.document]]
 
 
 def locate(ctx: Context, locator: Locator, *, create: bool, allow_aliases: bool) -> list[Target]:

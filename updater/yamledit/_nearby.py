@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 
-from updater.keypath import KeyPathError, format_key_path, parse_key_path
-from updater.yamledit._locate import Context, _visit
-from updater.yamledit._model import Found
+from updater.domain.keypath import KeyPathError, format_key_path, parse_key_path
+from updater.yamledit._locate import _visit
 from updater.yamledit._scalar import DIGEST, TAG, TAG_AT_DIGEST
-from updater.yamledit._tree import Lines, Scalar, read
+from updater.yamledit._tree import Context, Lines, Scalar, read
+from updater.yamledit.model import Found
 
 # Keys that conventionally hold a tag: tag, imageTag, newTag, image_tag, version, appVersion...
 _TAG_KEY = re.compile(r"(?:^|[_.-])(?:tag|version)$|[a-z0-9](?:Tag|Version)$", re.IGNORECASE)

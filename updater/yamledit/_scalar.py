@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from updater.yamledit._model import YamlEditError
+from updater.yamledit.model import YamlEditError
 
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 DIGEST = re.compile(r"sha256:[a-f0-9]{64}")

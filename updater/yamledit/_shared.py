@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from updater.keypath import format_key_path
-from updater.yamledit._locate import Context
-from updater.yamledit._model import Change
-from updater.yamledit._tree import Alias, Document, Mapping, Node, Scalar, Sequence
+from updater.domain.keypath import format_key_path
+from updater.yamledit._tree import Alias, Context, Document, Mapping, Node, Scalar, Sequence
+from updater.yamledit.model import Change
 
 Path = tuple[str | int, ...]
 

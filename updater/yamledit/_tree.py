@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from updater.yamledit._model import YamlEditError
+from updater.yamledit.model import Locator, YamlEditError
 
 BOM = "\ufeff"
 
@@ -226,3 +226,23 @@ def event_key(event: Any) -> tuple[Any, ...]:
     if kind == "AliasEvent":
         return (kind, event.anchor)
     return (kind,)
+
+
+class Context:
+    """What every locator needs: the file's name, documents and line numbers."""
+
+    def __init__(self, source: str, text: str, docs: list[Document], lines: Lines) -> None:
+        self.source, self.text, self.docs, self.lines = source, text, docs, lines
+
+    def error(self, offset: int | None, message: str) -> YamlEditError:
+        where = f"{self.source}:{self.lines.line(offset)}" if offset is not None else self.source
+        return YamlEditError(f"{where}: {message}")
+
+    def documents(self, locator: Locator) -> list[Document]:
+        if locator.document is None:
+            return self.docs
+        if not 0 <= locator.document < len(self.docs):
+            raise self.error(
+                None, f"--document {locator.document} does not exist: the file has {len(self.docs)}"
+            )
+        return [self.docs[locator.document]]

@@ -8,16 +8,15 @@ repository) before anything is written, and a recorded digest must still match.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from updater import plan as planning
-from updater.errors import InputError
-from updater.report import WriteReport
-
-if TYPE_CHECKING:
-    from updater.bump import Registries
-    from updater.config import Config
-    from updater.scm.base import Backend
+from updater.config.model import Config
+from updater.flows import plan as planning
+from updater.flows.read import current
+from updater.flows.registries import Registries
+from updater.flows.report import WriteReport
+from updater.flows.write import NewValue, write
+from updater.infra.errors import InputError
+from updater.scm.base import Backend
 
 
 def promote(
@@ -32,9 +31,6 @@ def promote(
     wait_merged: float | None = None,
 ) -> WriteReport:
     """Write the tags of `source` (default: the target's promote-from) into `target`, one commit."""
-    from updater.bump import NewValue, Registries, write
-    from updater.status import current
-
     destination = planning.environment(config, target, writing=True)
     planning.check_wait_merged(config, target, wait_merged)
     if source is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from updater.errors import InputError
+from updater.infra.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,14 @@ after checking that the image still exists in the registry.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from updater import plan as planning
-from updater.errors import InputError
-from updater.report import WriteReport
-
-if TYPE_CHECKING:
-    from updater.bump import Registries
-    from updater.config import Config
-    from updater.history import Entry
-    from updater.scm.base import Backend
+from updater.config.model import Config
+from updater.flows import plan as planning
+from updater.flows.read import Entry, history
+from updater.flows.registries import Registries
+from updater.flows.report import WriteReport
+from updater.flows.write import NewValue, write
+from updater.infra.errors import InputError
+from updater.scm.base import Backend
 
 
 def rollback(
@@ -32,9 +29,6 @@ def rollback(
     wait_merged: float | None = None,
 ) -> WriteReport:
     """Write the tag `steps` changes back (default 1), or the earlier tag `to`, into `env`."""
-    from updater.bump import NewValue, Registries, write
-    from updater.history import history
-
     if to is not None and steps is not None:
         raise InputError("give either --to TAG or --steps N, not both")
     item = planning.plan(config, env, [app])[0]

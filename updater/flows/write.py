@@ -1,27 +1,25 @@
-"""`bump`: resolve each app's new tag and write every target in ONE commit; also the shared write path.
+"""The one write path of bump, promote and rollback: every app's new value in ONE commit (or PR).
 
-`write` is what bump, promote and rollback have in common: given the new value of each app, it
-builds an editor (a pure function of the files it reads, so a backend can re-run it on a fresh head
-after losing a race), previews it on the branch head, and lands it through the scm backend only when
-something changes. Nothing is resolved or written before every app's value is known.
+Given the new value of each app, `write` builds an editor (a pure function of the files it reads, so a
+backend can re-run it on a fresh head after losing a race), previews it on the branch head, and lands
+it through the scm backend only when something changes. Nothing is resolved or written before every
+app's value is known.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from updater import plan as planning
-from updater.errors import InputError
-from updater.report import AppResult, FileDiff, WriteReport, commit_message, pr_body
-
-if TYPE_CHECKING:
-    from updater.config import Config
-    from updater.registry.base import Registry, RegistryOptions
-    from updater.resolve import Resolution, Strategy
-    from updater.scm.base import Backend, PullRequestSpec, Reader
+from updater.config.model import Config
+from updater.flows import plan as planning
+from updater.flows.report import AppResult, FileDiff, WriteReport, commit_message, pr_body
+from updater.infra.cienv import github_run_url
+from updater.infra.errors import InputError
+from updater.scm.base import Backend, CommitRequest, PullRequestSpec, Reader
+from updater.yamledit import Locator, YamlEditError, set_value
 
 
 @dataclass(frozen=True)
@@ -35,32 +33,6 @@ class NewValue:
 
 # Called with (value, current tag) before a changed app is written; raises to refuse it.
 Check = Callable[[NewValue, str], None]
-
-
-class Registries:
-    """Opens each image's registry once per run."""
-
-    def __init__(self, config: Config, options: RegistryOptions | None = None) -> None:
-        self.options = options or registry_options(config)
-        self._open: dict[str, Registry] = {}
-
-    def get(self, image: str) -> Registry:
-        if image not in self._open:
-            from updater.imageref import parse
-            from updater.registry.open import open_registry
-
-            self._open[image] = open_registry(parse(image), self.options)
-        return self._open[image]
-
-
-def registry_options(config: Config) -> RegistryOptions:
-    """Return the registry options the config's registry section asks for."""
-    from updater.registry.base import RegistryOptions
-
-    settings = config.registry
-    return RegistryOptions(
-        insecure_hosts=tuple(settings.insecure), platform=settings.platform or "linux/amd64", api=settings.api
-    )
 
 
 def ci_variables(sha: str | None, app: str, env: str) -> dict[str, str | None]:
@@ -80,64 +52,7 @@ def run_url() -> str | None:
     The GitHub link is ci's (with /attempts/N on a re-run), so the commit message and the Action's
     step summary point at the same run.
     """
-    from updater import ci
-
-    return ci.github_run_url(os.environ) or os.environ.get("CIRCLE_BUILD_URL") or None
-
-
-def bump(
-    config: Config,
-    backend: Backend,
-    env: str,
-    apps: Sequence[str] = (),
-    *,
-    sha: str | None = None,
-    override: Callable[[Strategy], Strategy] | None = None,
-    registries: Registries | None = None,
-    dry_run: bool = False,
-    allow_downgrade: bool = False,
-    wait_merged: float | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> WriteReport:
-    """Resolve the new tag of each app in `env` and write them all in one commit."""
-    from updater.resolve import TemplateVars, downgrade_reason, resolve
-
-    plans = planning.plan(config, env, apps)
-    planning.check_wait_merged(config, env, wait_merged)
-    registries = registries or Registries(config)
-    values: list[NewValue] = []
-    resolutions: dict[str, tuple[Strategy, Resolution]] = {}
-    for item in plans:
-        strategy = planning.strategy(item.policy)
-        if override is not None:
-            strategy = override(strategy)
-        variables = TemplateVars(**ci_variables(sha, item.app, env))
-        resolution = resolve(registries.get(item.image), strategy, variables, progress=progress)
-        resolutions[item.app] = (strategy, resolution)
-        values.append(NewValue(item, resolution.tag, resolution.digest))
-
-    def refuse_downgrade(value: NewValue, current: str) -> None:
-        if allow_downgrade:
-            return
-        strategy, resolution = resolutions[value.plan.app]
-        reason = downgrade_reason(registries.get(value.plan.image), strategy, current, resolution)
-        if reason:
-            raise InputError(
-                f"{value.plan.app} ({env}): refusing a downgrade: {reason}; "
-                "pass --allow-downgrade to write it"
-            )
-
-    return write(
-        config,
-        backend,
-        "bump",
-        env,
-        values,
-        check=refuse_downgrade,
-        dry_run=dry_run,
-        source=sha,
-        wait_merged=wait_merged,
-    )
+    return github_run_url(os.environ) or os.environ.get("CIRCLE_BUILD_URL") or None
 
 
 def write(
@@ -156,8 +71,6 @@ def write(
 
     `wait_merged` (auto-merge mode only): seconds to block until the pull request is merged.
     """
-    from updater.scm.base import CommitRequest
-
     branch = config.environments[env].branch or ""
     mode = config.environments[env].mode
     planning.check_wait_merged(config, env, wait_merged)
@@ -225,8 +138,6 @@ class _Editor:
         self.paths = tuple(dict.fromkeys(t.file for v in values for t in v.plan.targets))
 
     def __call__(self, read: Reader) -> dict[str, bytes]:
-        from updater.yamledit import Locator, YamlEditError, set_value
-
         originals: dict[str, bytes] = {}
         texts: dict[str, str] = {}
         results = []
@@ -331,8 +242,6 @@ def _pull_request(
     so a re-run or a newer bump updates the open PR; a PR under `updater/ENV/` whose apps are all in
     this one is superseded (closed with a link to it).
     """
-    from updater.scm.base import PullRequestSpec
-
     settings = config.pull_request
     changed = [r.app for r in results if r.changed]
     branch = settings.branch.replace("{env}", env).replace("{command}", command)
@@ -377,8 +286,6 @@ def head_name(apps: Sequence[str]) -> str:
     joined = "+".join(names)
     if len(joined) <= 60:
         return joined
-    import hashlib
-
     return f"{len(names)}-apps-{hashlib.sha1(joined.encode()).hexdigest()[:10]}"
 
 

@@ -11,96 +11,15 @@ import os
 import re
 import subprocess
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from updater import retry
-from updater.errors import InputError
-from updater.registry.base import Registry, TagInfo
-from updater.semver import parse_range, parse_version
-
-KINDS = ("template", "digest", "newest", "semver", "alphabetical", "numerical")
-# Tags that conventionally move from build to build. Never chosen when no --include says otherwise.
-MOVING_TAGS = frozenset(
-    {"latest", "stable", "edge", "nightly", "main", "master", "develop", "dev", "head", "canary"}
-)
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.*-]{0,127}$")
-_FIELD = re.compile(r"\{(\w+)(?::(\d+))?\}")
-
-
-@dataclass(frozen=True)
-class Strategy:
-    """How to pick the tag; see DESIGN.md "Tag strategies"."""
-
-    kind: str = "template"
-    template: str | None = None
-    tag: str | None = None
-    include: str | None = None
-    exclude: tuple[str, ...] = ()
-    range: str | None = None
-    wait: float = 0.0
-
-
-@dataclass(frozen=True)
-class TemplateVars:
-    sha: str | None = None
-    app: str | None = None
-    env: str | None = None
-    branch: str | None = None
-    run: str | None = None
-
-
-@dataclass(frozen=True)
-class Candidate:
-    tag: str
-    accepted: bool
-    reason: str
-    digest: str | None = None
-    created: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Resolution:
-    image: str
-    tag: str
-    digest: str | None
-    created: datetime | None
-    strategy: str
-    candidates: tuple[Candidate, ...]
-    requests: int
-
-
-class NoMatchingTag(InputError):
-    """No tag satisfies the strategy (yet): the user's input or CI's push is missing, exit 2."""
-
-
-def render_template(template: str, variables: TemplateVars) -> str:
-    """Return the tag a template spells; `{sha:N}` is the first N characters, `*` stays open."""
-
-    def field_value(m: re.Match[str]) -> str:
-        name, width = m[1], m[2]
-        if name not in TemplateVars.__dataclass_fields__:
-            known = ", ".join("{" + n + "}" for n in TemplateVars.__dataclass_fields__)
-            raise InputError(f"tag template {template!r}: unknown field {{{name}}}; use {known}")
-        value = getattr(variables, name)
-        if not value:
-            hint = "pass --sha or run inside a git checkout" if name == "sha" else f"give the {name}"
-            raise InputError(f"tag template {template!r} needs {{{name}}}: {hint}")
-        if name == "branch":  # "feature/x" is not a valid tag; docker/metadata-action does the same
-            value = re.sub(r"[^A-Za-z0-9_.-]+", "-", value).strip("-.")
-        if width is not None:
-            if name != "sha":
-                raise InputError(f"tag template {template!r}: only {{sha:N}} takes a length")
-            value = value[: int(width)]
-        return str(value)
-
-    tag = _FIELD.sub(field_value, template)
-    if not _TAG.match(tag):
-        raise InputError(
-            f"tag template {template!r} gives {tag!r}, which is not a valid tag: "
-            "use letters, digits, '_', '.', '-' (max 128)"
-        )
-    return tag
+from updater.domain.semver import parse_range, parse_version
+from updater.domain.tags import TemplateVars
+from updater.infra import retry
+from updater.infra.errors import InputError
+from updater.registry.base import Registry
+from updater.resolve.strategies import pick
+from updater.resolve.types import KINDS, Candidate, NoMatchingTag, Resolution, Strategy, _Filter, _Lookup
 
 
 def commit_sha(explicit: str | None = None, cwd: str | None = None) -> str | None:
@@ -124,78 +43,6 @@ def _checked_sha(value: str, source: str) -> str:
     if not re.fullmatch(r"[0-9a-f]{7,64}", value):
         raise InputError(f"{source} {value!r} is not a commit SHA: give 7 to 40 hex digits")
     return value
-
-
-def _compile(pattern: str, option: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise InputError(f"{option} {pattern!r} is not a valid regular expression: {exc}") from None
-
-
-@dataclass(frozen=True)
-class _Filter:
-    include: re.Pattern[str] | None
-    exclude: tuple[re.Pattern[str], ...]
-
-    @classmethod
-    def of(cls, strategy: Strategy) -> _Filter:
-        include = _compile(strategy.include, "--include") if strategy.include else None
-        return cls(include, tuple(_compile(p, "--exclude") for p in strategy.exclude))
-
-    def reject(self, tag: str) -> str | None:
-        """Return why the tag is rejected, or None when it passes."""
-        if self.include is not None:
-            if not self.include.search(tag):
-                return f"does not match include /{self.include.pattern}/"
-        elif tag in MOVING_TAGS:
-            return "a moving tag (give --include to allow it)"
-        for pattern in self.exclude:
-            if pattern.search(tag):
-                return f"matches exclude /{pattern.pattern}/"
-        return None
-
-    def key(self, tag: str) -> str:
-        """Return the part of the tag to sort on: include's first group when it has one."""
-        if self.include is not None and self.include.groups:
-            m = self.include.search(tag)
-            if m and m.group(1) is not None:
-                return m.group(1)
-        return tag
-
-
-@dataclass
-class _Lookup:
-    """Registry reads for one attempt, each digest's build time fetched at most once per run."""
-
-    registry: Registry
-    created_cache: dict[str, datetime | None]
-    listed: dict[str, TagInfo] = field(default_factory=dict)
-    digests: dict[str, str | None] = field(default_factory=dict)
-
-    def tags(self) -> list[TagInfo]:
-        infos = self.registry.list_tags()
-        self.listed = {info.tag: info for info in infos}
-        return infos
-
-    def digest(self, tag: str) -> str | None:
-        info = self.listed.get(tag)
-        if info is not None and info.digest:
-            return info.digest
-        if tag not in self.digests:
-            self.digests[tag] = self.registry.digest(tag)
-        return self.digests[tag]
-
-    def created(self, tag: str) -> datetime | None:
-        info = self.listed.get(tag)
-        if info is not None and info.created is not None:
-            return info.created
-        digest = self.digest(tag)
-        if digest is None:
-            return None
-        if digest not in self.created_cache:
-            self.created_cache[digest] = self.registry.created(digest)
-        return self.created_cache[digest]
 
 
 def _validate(strategy: Strategy) -> None:
@@ -223,11 +70,10 @@ def resolve(
     _validate(strategy)
     start = registry.requests
     created_cache: dict[str, datetime | None] = {}
-    from updater import strategies  # the per-kind pickers; split out to keep modules small
 
     def attempt() -> Resolution:
         lookup = _Lookup(registry, created_cache)
-        tag, digest, created, candidates = strategies.pick(lookup, strategy, variables, _Filter.of(strategy))
+        tag, digest, created, candidates = pick(lookup, strategy, variables, _Filter.of(strategy))
         return Resolution(
             registry.name, tag, digest, created, strategy.kind, tuple(candidates), registry.requests - start
         )

@@ -9,15 +9,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from updater.errors import InputError
-
-if TYPE_CHECKING:
-    from updater.config import Config, Environment, TagPolicy, Target
-    from updater.resolve import Strategy
-    from updater.yamledit import Locator
+from updater.config.model import Config, Environment, TagPolicy, Target
+from updater.infra.errors import InputError
+from updater.resolve.types import Strategy
+from updater.yamledit.model import Locator
 
 
 @dataclass(frozen=True)
@@ -31,13 +27,6 @@ class AppPlan:
     targets: tuple[Target, ...]
     policy: TagPolicy
     record_digest: bool
-
-
-def load_config(path: str | None) -> Config:
-    """Return the config at `path`, or the .updater.yaml found from the current directory up."""
-    from updater.config import find_config, load
-
-    return load(Path(path) if path else find_config(Path.cwd()))
 
 
 def with_default_branch(config: Config, default: str) -> Config:
@@ -118,8 +107,6 @@ def app_plan(config: Config, name: str, env: str) -> AppPlan | None:
 
 def strategy(policy: TagPolicy) -> Strategy:
     """Return the resolver's strategy for a config tag policy."""
-    from updater.resolve import Strategy
-
     return Strategy(
         kind=policy.kind,
         template=policy.template,
@@ -133,8 +120,6 @@ def strategy(policy: TagPolicy) -> Strategy:
 
 def locator(target: Target) -> Locator:
     """Return the yamledit locator of a config target."""
-    from updater.yamledit import Locator
-
     return Locator(key=target.key, image=target.image, marker=target.marker, document=target.document)
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from updater import tagcommit
-from updater.config import TagPolicy
-from updater.errors import InputError
+from updater.config.model import TagPolicy
+from updater.domain import tagcommit
+from updater.domain.semver import parse_range, parse_version
+from updater.infra.errors import InputError
 from updater.registry.base import Registry
 from updater.resolve import MOVING_TAGS, NoMatchingTag, Strategy, TemplateVars, resolve
-from updater.semver import parse_range, parse_version
 
 
 @dataclass(frozen=True)

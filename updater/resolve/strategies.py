@@ -1,4 +1,4 @@
-"""The per-kind tag pickers behind `updater.resolve.resolve`.
+"""The per-kind tag pickers behind `updater.resolve.policy.resolve`.
 
 Each picker lists and reads only what its kind needs: `template` one manifest HEAD, `digest` the
 pages plus the candidates it checks, `newest` one build time per distinct digest that passes the
@@ -13,17 +13,16 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from updater.errors import InputError
-from updater.resolve import (
+from updater.domain.semver import Version, parse_range, parse_version
+from updater.domain.tags import TemplateVars, render_template
+from updater.infra.errors import InputError
+from updater.resolve.types import (
     Candidate,
     NoMatchingTag,
     Strategy,
-    TemplateVars,
     _Filter,
     _Lookup,
-    render_template,
 )
-from updater.semver import Version, parse_range, parse_version
 
 
 class Picked(NamedTuple):

@@ -13,10 +13,12 @@ import string
 from pathlib import Path
 from typing import Any
 
-from updater._configload import Loaded, Path_
-from updater.config import Environment, Scm, TagPolicy
-from updater.errors import InputError
-from updater.keypath import KeyPathError, parse_key_path
+from updater.config.model import Environment, Scm, TagPolicy
+from updater.config.parse import Loaded, Path_
+from updater.domain.keypath import KeyPathError, parse_key_path
+from updater.domain.semver import parse_range
+from updater.domain.tags import PLACEHOLDER, template_problem
+from updater.infra.errors import InputError
 
 _SCM_KEYS = {"repository": "github", "github-url": "github", "url": "git"}
 
@@ -153,31 +155,14 @@ def check_template(loaded: Loaded, path: Path_, text: str, fields: tuple[str, ..
             raise loaded.error(path, message, at_value=True)
 
 
-_TAG_FIELD = re.compile(r"\{([^{}]*)\}")
-_TAG_TEXT = re.compile(r"^[A-Za-z0-9_.*-]{1,128}$")
-
-
 def check_tag_template(loaded: Loaded, path: Path_, text: str) -> None:
     """Raise a ConfigError unless `text` renders to a valid tag ({sha}, {sha:N}, {app}, ..., `*`)."""
-    from updater.resolve import TemplateVars
-
-    names = list(TemplateVars.__dataclass_fields__)
-    allowed = ", ".join("{" + name + "}" for name in names)
-    for field_text in _TAG_FIELD.findall(text):
-        name, _, width = field_text.partition(":")
-        if name not in names or (width and (name != "sha" or not width.isdigit())):
-            message = f"unknown placeholder {{{field_text}}} in {text!r}; use {allowed} or {{sha:N}}"
-            raise loaded.error(path, message, at_value=True)
-    if not _TAG_TEXT.match(_TAG_FIELD.sub("x", text)):
-        message = (
-            f"{text!r} cannot make a valid tag; use letters, digits, '_', '.', '-', '*' and placeholders"
-        )
-        raise loaded.error(path, message, at_value=True)
+    problem = template_problem(text)
+    if problem:
+        raise loaded.error(path, problem, at_value=True)
 
 
 def _check_range(loaded: Loaded, path: Path_, text: str) -> None:
-    from updater.semver import parse_range
-
     try:
         parse_range(text)
     except InputError as exc:
@@ -189,7 +174,7 @@ _REF_PART = r"[A-Za-z0-9_][A-Za-z0-9_.+-]*"
 
 def check_branch(loaded: Loaded, path: Path_, text: str, *, template: bool = True) -> None:
     """Raise a ConfigError unless `text` (with placeholders filled) is a plain git branch name."""
-    name = _TAG_FIELD.sub("x", text) if template else text
+    name = PLACEHOLDER.sub("x", text) if template else text
     if not re.fullmatch(f"{_REF_PART}(/{_REF_PART})*", name) or ".." in name or name.endswith((".lock", ".")):
         message = f"\"{text}\" is not a usable branch name; use letters, digits, '-', '_', '.' and '/'"
         raise loaded.error(path, message, at_value=True)

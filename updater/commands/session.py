@@ -1,36 +1,25 @@
-"""Pick and open the scm backend a config asks for (files, git or github)."""
+"""Open what a command works on: the config and the scm backend it asks for (files, git or github).
+
+The faces open adapters and hand them to the use cases, which never open one themselves.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import subprocess
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from updater import redact
-from updater.errors import InputError
-
-if TYPE_CHECKING:
-    from updater.config import Config
-    from updater.scm.base import Backend
-
-
-@dataclass(frozen=True)
-class GitHubAuth:
-    """How to reach GitHub, from the command line (whose flags fall back to the environment).
-
-    `app_key` is the App's PEM private key itself; None fields fall back to GITHUB_TOKEN,
-    UPDATER_GITHUB_APP_* and GITHUB_API_URL, then scm.github-url.
-    """
-
-    token: str | None = None
-    url: str | None = None
-    app_id: str | None = None
-    app_key: str | None = None
-    installation_id: int | None = None
+from updater.config import Config, load_config
+from updater.flows.plan import with_default_branch
+from updater.infra import redact
+from updater.infra.errors import InputError
+from updater.scm.base import Backend
+from updater.scm.files import FilesBackend
+from updater.scm.git import GitBackend
+from updater.scm.github import open_github
+from updater.scm.github_auth import GitHubAuth, github_auth
 
 
 def remote_url(config: Config) -> str:
@@ -65,8 +54,6 @@ def session(
     config_path: str | None, *, provider: str | None = None, github: GitHubAuth | None = None
 ) -> Iterator[tuple[Config, Backend]]:
     """Yield the loaded config (every environment on a known branch) and its open backend."""
-    from updater.plan import load_config, with_default_branch
-
     config = load_config(config_path)
     with open_backend(config, provider=provider, github=github) as backend:
         if any(env.branch is None for env in config.environments.values()):
@@ -87,17 +74,11 @@ def open_backend(
     """Yield the backend for `config` (or `provider`, overriding scm.provider); clean up afterwards."""
     chosen = provider or config.scm.provider
     if chosen == "files":
-        from updater.scm.files import FilesBackend
-
         yield FilesBackend(config.root)
     elif chosen == "git":
-        from updater.scm.git import GitBackend
-
         with GitBackend(remote_url(config), token=github.token if github else None) as backend:
             yield backend
     elif chosen == "github":
-        from updater.scm.github import open_github
-
         repository = config.scm.repository or os.environ.get("GITHUB_REPOSITORY")
         if not repository:
             raise InputError(f"{config.path}: scm.provider github needs scm.repository: owner/name")
@@ -112,27 +93,3 @@ def open_backend(
         )
     else:
         raise InputError(f"{config.path}: unknown scm.provider {chosen!r}: use github, git or files")
-
-
-def github_auth(given: GitHubAuth, environ: Mapping[str, str]) -> GitHubAuth:
-    """Return `given` completed from the environment (flags win), every secret registered for masking.
-
-    A GitHub App wins over a token, as GITHUB_TOKEN is set in every Actions job whether wanted or not.
-    """
-    from updater import redact
-
-    installation = environ.get("UPDATER_GITHUB_APP_INSTALLATION_ID", "")
-    auth = GitHubAuth(
-        token=given.token or environ.get("GITHUB_TOKEN") or None,
-        url=given.url or environ.get("GITHUB_API_URL") or None,
-        app_id=given.app_id or environ.get("UPDATER_GITHUB_APP_ID") or None,
-        app_key=given.app_key or environ.get("UPDATER_GITHUB_APP_PRIVATE_KEY") or None,
-        installation_id=given.installation_id
-        if given.installation_id is not None
-        else (int(installation) if installation.isdigit() else None),
-    )
-    redact.register(auth.token)
-    redact.register(auth.app_key)
-    if auth.app_id:
-        return GitHubAuth(None, auth.url, auth.app_id, auth.app_key, auth.installation_id)
-    return auth

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from updater._configcheck import check_env_name, check_file, check_key_path, tag_policy
-from updater._configload import Loaded, Path_, dotted
-from updater.config import App, Environment, TagPolicy, Target
-from updater.keypath import format_key_path, parse_key_path
+from updater.config.checks import check_env_name, check_file, check_key_path, tag_policy
+from updater.config.model import App, Environment, TagPolicy, Target
+from updater.config.parse import Loaded, Path_, dotted
+from updater.domain.keypath import format_key_path, parse_key_path
 
 _LOCATOR_KEYS = ("key", "image-locator", "marker", "targets")
 File = tuple[str, Path_]  # normalised file and the config node naming it

@@ -14,14 +14,19 @@ what is left (`timeout`), so a peer that accepts the connection and never answer
 from __future__ import annotations
 
 import email.utils
-import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import tenacity
+
+from updater.infra import budget
+from updater.infra.budget import Policy as Policy
+from updater.infra.budget import policy as policy
+from updater.infra.budget import remaining as remaining
+from updater.infra.budget import set_policy as set_policy
+from updater.infra.budget import timeout as timeout
 
 T = TypeVar("T")
 
@@ -34,52 +39,8 @@ class Transient(Exception):
         self.retry_after = retry_after
 
 
-@dataclass(frozen=True)
-class Policy:
-    """How hard to try: at most `attempts` tries and `budget` seconds in all, sleeps included."""
-
-    attempts: int = 8
-    budget: float = 60.0
-    initial: float = 0.5
-    maximum: float = 10.0
-
-    def with_budget(self, seconds: float) -> Policy:
-        return replace(self, budget=seconds)
-
-
-def _default_policy() -> Policy:
-    budget = os.environ.get("UPDATER_RETRY_BUDGET")
-    return Policy(budget=float(budget)) if budget else Policy()
-
-
-_policy = _default_policy()
-# Seconds of the budget spent on failures so far in this run (failed attempts and back-off sleeps).
-_spent = 0.0
 # Tests swap this to avoid real sleeping where the wait itself is not under test.
 sleep: Callable[[float], None] = time.sleep
-
-
-def set_policy(policy: Policy) -> None:
-    """Set the process-wide policy (the CLI does this from --retry-budget)."""
-    global _policy, _spent
-    _policy = policy
-    _spent = 0.0
-
-
-def remaining(p: Policy | None = None) -> float:
-    """Return the seconds of the run's retry budget not yet spent on failures (never below 0)."""
-    return max(0.0, (p or _policy).budget - _spent)
-
-
-def timeout(connect: float = 10.0, read: float = 30.0) -> tuple[float, float]:
-    """Return (connect, read) timeouts for one attempt, capped by the budget left (at least 0.5 s)."""
-    left = max(0.5, remaining())
-    return (min(connect, left), min(read, left))
-
-
-def policy() -> Policy:
-    """Return the process-wide policy."""
-    return _policy
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -116,8 +77,7 @@ class BudgetSpent(Transient):
 
 
 def _charge(started: float) -> None:
-    global _spent
-    _spent += max(0.0, time.monotonic() - started)
+    budget.charge(time.monotonic() - started)
 
 
 class _OutOfBudget(tenacity.stop.stop_base):
@@ -135,8 +95,8 @@ def call(fn: Callable[[], T], p: Policy | None = None) -> T:
 
     Raises `BudgetSpent` at once, without calling fn, when earlier failures used up the budget.
     """
-    p = p or _policy
-    if _spent > 0 and remaining(p) <= 0:  # a budget of 0 still allows one attempt
+    p = p or policy()
+    if budget.spent() > 0 and remaining(p) <= 0:  # a budget of 0 still allows one attempt
         raise BudgetSpent(f"retry budget of {p.budget:g}s already spent on earlier failures")
 
     def attempt() -> T:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
 _secrets: set[str] = set()
@@ -38,12 +37,3 @@ def mask(text: str) -> str:
 def secrets() -> frozenset[str]:
     """The registered secrets (for ::add-mask:: in GitHub Actions)."""
     return frozenset(_secrets)
-
-
-class MaskingFilter(logging.Filter):
-    """A logging filter that masks secrets in the fully formatted message."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask(record.getMessage())
-        record.args = None
-        return True

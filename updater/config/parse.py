@@ -1,7 +1,7 @@
-"""Read `.updater.yaml` into plain data, checked against `config_schema`, keeping every node's position.
+"""Read `.updater.yaml` into plain data, checked against `schema`, keeping every node's position.
 
 Errors are one line: "FILE:LINE:COL: KEY: what is wrong; what to do". ruamel.yaml is imported here
-only, and this module only from inside `updater.config.load`, so `updater --help` never loads it.
+only, and this module only from inside `updater.config.loader`, so `updater --help` never loads it.
 """
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ import difflib
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.reader import ReaderError
+from updater.config.model import ConfigError
+from updater.config.schema import ListOf, MapOf, Obj, OneOf, Scalar, Spec
+from updater.domain.keypath import format_key_path
 
-from updater.config import ConfigError
-from updater.config_schema import ListOf, MapOf, Obj, OneOf, Scalar, Spec
-from updater.keypath import format_key_path
+if TYPE_CHECKING:  # ruamel.yaml itself is imported when a config is parsed, not with this module
+    from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import Node, ScalarNode
 
 Path_ = tuple[str | int, ...]  # where a node sits: ("apps", "web", "targets", 0, "key")
 
@@ -69,6 +68,11 @@ def dotted(path: Path_) -> str:
     return format_key_path(list(path)) if path else "(top level)"
 
 
+def _id(node: Node) -> str:
+    """Return the node's kind ("scalar", "sequence", "mapping") without importing ruamel's classes."""
+    return str(getattr(node, "id", ""))
+
+
 def _mark(node: Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -76,11 +80,16 @@ def _mark(node: Node) -> Mark:
 @functools.cache
 def _yaml() -> YAML:
     """Return the pure-Python YAML 1.2 loader: libyaml (1.1) would read `[localhost:5000]` differently."""
+    from ruamel.yaml import YAML
+
     return YAML(typ="safe", pure=True)
 
 
 def compose(file: str, text: str) -> Node | None:
     """Return the YAML node tree of `text`; a syntax error becomes a ConfigError at its position."""
+    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.reader import ReaderError
+
     try:
         node: Node | None = _yaml().compose(text)
     except MarkedYAMLError as exc:
@@ -121,9 +130,9 @@ def _scalar_value(node: Node) -> Any:
 
 
 def _describe(node: Node) -> str:
-    if isinstance(node, MappingNode):
+    if _id(node) == "mapping":
         return "a mapping"
-    if isinstance(node, SequenceNode):
+    if _id(node) == "sequence":
         return "a list"
     kind = _scalar_kind(node)
     if kind == "null":
@@ -136,7 +145,7 @@ def _describe(node: Node) -> str:
 def _type_error(loaded: Loaded, node: Node, expected: list[str], path: Path_) -> ConfigError:
     wanted = " or ".join(dict.fromkeys(_EXPECTED[kind] for kind in expected))
     message = f"expected {wanted}, got {_describe(node)}"
-    if isinstance(node, ScalarNode) and "string" in expected and _scalar_kind(node) != "null":
+    if _id(node) == "scalar" and "string" in expected and _scalar_kind(node) != "null":
         message += f'; quote it: "{node.value}"'
     return loaded.error(path, message, at_value=True)
 
@@ -173,17 +182,19 @@ def _fits(node: Node, spec: Spec) -> bool:
     if isinstance(spec, OneOf):
         return any(_fits(node, option) for option in spec.options)
     if isinstance(spec, Scalar):
-        if not isinstance(node, ScalarNode):
+        if _id(node) != "scalar":
             return False
         kind = _scalar_kind(node)
         return kind == spec.kind or (spec.kind == "number" and kind == "integer")
     if isinstance(spec, ListOf):
-        return isinstance(node, SequenceNode)
-    empty = isinstance(node, ScalarNode) and _scalar_kind(node) == "null"
-    return isinstance(node, MappingNode) or (empty and isinstance(spec, Obj) and not spec.required)
+        return _id(node) == "sequence"
+    empty = _id(node) == "scalar" and _scalar_kind(node) == "null"
+    return _id(node) == "mapping" or (empty and isinstance(spec, Obj) and not spec.required)
 
 
 def _check_scalar(loaded: Loaded, node: Node, spec: Scalar, path: Path_) -> Any:
+    from ruamel.yaml.error import MarkedYAMLError
+
     try:
         value = _scalar_value(node)
     except (MarkedYAMLError, ValueError):  # an explicit tag that does not fit, e.g. !!int x
@@ -220,15 +231,15 @@ def _check_list(loaded: Loaded, node: Node, spec: ListOf, path: Path_) -> list[A
 
 def _entries(loaded: Loaded, node: Node, path: Path_) -> list[tuple[ScalarNode, Node]]:
     """Return the (key, value) pairs of a mapping, with `<<` merges applied and duplicates refused."""
-    if not isinstance(node, MappingNode):
+    if _id(node) != "mapping":
         return []  # an empty value standing for an empty mapping
     own: dict[str, tuple[ScalarNode, Node]] = {}
     merged: dict[str, tuple[ScalarNode, Node]] = {}
     for key, value in node.value:
         if key.tag == _TAG + "merge":
-            sources = value.value if isinstance(value, SequenceNode) else [value]
+            sources = value.value if _id(value) == "sequence" else [value]
             for source in sources:
-                if not isinstance(source, MappingNode):
+                if _id(source) != "mapping":
                     message = (
                         "<< merges a mapping (or a list of mappings); point it at an &anchor of a mapping"
                     )
@@ -236,7 +247,7 @@ def _entries(loaded: Loaded, node: Node, path: Path_) -> list[tuple[ScalarNode, 
                 for pair in _entries(loaded, source, path):
                     merged.setdefault(pair[0].value, pair)
             continue
-        if not isinstance(key, ScalarNode) or _scalar_kind(key) not in ("string", "integer", "boolean"):
+        if _id(key) != "scalar" or _scalar_kind(key) not in ("string", "integer", "boolean"):
             raise loaded.error(path, f"{_describe(key)} cannot be a key; use a plain name")
         if key.value in own:
             first = _mark(own[key.value][0]).line

@@ -8,7 +8,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from updater.errors import InputError
+from updater.infra.errors import InputError
 
 
 def inside_root(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> Path:

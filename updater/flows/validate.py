@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from updater import plan as planning
+from updater.config.model import Config, Target
+from updater.flows import plan as planning
+from updater.scm.base import Backend
 from updater.yamledit import Found, Locator, YamlEditError, get_values, not_a_tag, tag_holders
-
-if TYPE_CHECKING:
-    from updater.config import Config, Target
-    from updater.scm.base import Backend
 
 
 @dataclass(frozen=True)

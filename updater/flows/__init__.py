@@ -1,0 +1,1 @@
+"""The use cases and the modules they share (plan, read, write, report); no use case imports another."""

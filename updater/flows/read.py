@@ -1,0 +1,103 @@
+"""What is deployed: the value an app has in git today (`current`) and over time (`history`).
+
+Shared by status, history, promote and rollback, so that no use case imports another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from updater.config.model import Config
+from updater.flows import plan as planning
+from updater.infra.errors import InputError
+from updater.scm.base import Backend
+from updater.yamledit import Locator, YamlEditError, get_values
+
+
+@dataclass(frozen=True)
+class Current:
+    """The value of an app's first target: tag, digest (inline or from its digest key), where it is."""
+
+    tag: str | None
+    digest: str | None
+    file: str
+    line: int | None
+
+
+def parse_value(text: str, item: planning.AppPlan, source: str) -> tuple[str | None, str | None, int | None]:
+    """Return (tag, digest, line) of the plan's first target; digest from tag@sha256:... or its key."""
+    target = item.targets[0]
+    found = get_values(text, planning.locator(target), source=source)
+    if not found or found[0].value is None:
+        return None, None, found[0].line if found else None
+    value = found[0].value
+    tag, _, digest = value.partition("@")
+    if "/" in tag or ":" in tag:  # an image locator may give the whole reference: keep its tag
+        _, colon, tag = tag.rpartition(":")
+        tag = tag if colon and "/" not in tag else ""
+    if target.digest_key and not digest:
+        at = Locator(key=target.digest_key, document=found[0].document)
+        digests = get_values(text, at, source=source)
+        digest = (digests[0].value or "") if digests else ""
+    return tag or None, digest or None, found[0].line
+
+
+def current(config: Config, backend: Backend, item: planning.AppPlan) -> Current:
+    """Return the tag `item` has at the head of its environment's branch."""
+    target = item.targets[0]
+    data = backend.read(item.branch, target.file)
+    where = planning.where(config, target)
+    if data is None:
+        raise InputError(
+            f"{where}: app {item.app!r} ({item.env}): {target.file} does not exist on branch {item.branch}: "
+            "fix the path in the config (relative to the repository root)"
+        )
+    try:
+        tag, digest, line = parse_value(data.decode("utf-8", "replace"), item, target.file)
+    except YamlEditError as exc:
+        raise InputError(f"{where}: app {item.app!r} ({item.env}): {exc.message}") from exc
+    return Current(tag, digest, target.file, line)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A tag the app had, and the commit that wrote it."""
+
+    tag: str
+    digest: str | None
+    commit: str
+    author: str
+    date: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tag": self.tag,
+            "digest": self.digest,
+            "commit": self.commit,
+            "author": self.author,
+            "date": self.date.isoformat(),
+        }
+
+
+def history(config: Config, backend: Backend, env: str, app: str, *, limit: int = 200) -> list[Entry]:
+    """Return the app's tags in `env`, newest first, one entry per change of value."""
+    item = planning.plan(config, env, [app], writing=False)[0]
+    target = item.targets[0]
+    entries: list[Entry] = []
+    previous: str | None = None
+    # Oldest first, so that each entry is the commit that introduced its value.
+    for revision in reversed(backend.history(item.branch, target.file, limit)):
+        if revision.content is None:
+            continue
+        try:
+            tag, digest, _ = parse_value(revision.content.decode("utf-8", "replace"), item, target.file)
+        except YamlEditError:
+            continue  # the file had another shape then: that version cannot tell us the tag
+        if tag is None or tag == previous:
+            continue
+        previous = tag
+        entries.append(Entry(tag, digest, revision.commit, revision.author, revision.date))
+    entries.reverse()
+    return entries
