@@ -50,7 +50,7 @@ def test_every_target_is_opened_on_its_branch(tmp_path: Path) -> None:
         (t["app"], t["env"], t["file"], t["locator"], t["line"], t["value"]) for t in report["targets"]
     ] == [
         ("api", "staging", "k8s/api/values-staging.yaml", "key image.tag", 3, "v1.2.0"),
-        ("api", "production", "k8s/api/values-production.yaml", "key image.tag", 3, None),  # empty is fine
+        ("api", "production", "k8s/api/values-production.yaml", "key image.tag", 3, ""),  # empty is fine
         ("web", "staging", "k8s/web/values.yaml", "image ghcr.io/acme/web", 2, "v3"),
         ("web", "production", "k8s/web/values.yaml", "image ghcr.io/acme/web", 2, "v3"),
     ]

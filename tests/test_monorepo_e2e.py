@@ -49,7 +49,9 @@ def test_bump_staging_then_promote_production_by_source_commit(
 
     checked = run("config", "validate", cwd=work)
     assert (checked.returncode, checked.stderr) == (0, ""), checked.stdout
-    assert checked.stdout.startswith(".updater.yaml: ok (2 apps, 2 environments")
+    assert checked.stdout == (
+        f"{work / '.updater.yaml'}: ok (2 apps, 2 environments; 3 targets hold a tag on their branches)\n"
+    )
 
     # bump staging: ONE commit, only the tag bytes of both apps' files; the shared key's three images
     # each have the tag, and each digest is reported.
@@ -183,7 +185,7 @@ def test_validate_opens_every_target_on_its_branch(
         "does not exist on branch main"
         in problems[("analytics", "staging", "k8s/analytics/values-staging.yaml")]
     )
-    assert "images.tag" in problems[("workflows", "staging", WORKFLOWS)]  # the close match is suggested
+    assert "did you mean images" in problems[("workflows", "staging", WORKFLOWS)]  # the close key
     # Every problem is reported, not the first one only.
     text = run("config", "validate", "broken.yaml", cwd=remote.work)
     assert text.returncode == 2

@@ -14,8 +14,9 @@ from typing import Any
 
 from updater.config.model import Config, Target
 from updater.flows import plan as planning
+from updater.flows.read import refusal
 from updater.scm.base import Backend
-from updater.yamledit import Found, Locator, YamlEditError, get_values, not_a_tag, tag_holders
+from updater.yamledit import YamlEditError, get_values
 
 
 @dataclass(frozen=True)
@@ -125,32 +126,6 @@ def _check_target(ctx: Context, item: planning.AppPlan, target: Target) -> list[
 
 def _with(base: Finding, **changes: Any) -> Finding:
     return replace(base, **changes)
-
-
-def refusal(text: str, file: str, locator: Locator, found: Found, who: str) -> str | None:
-    """Return why the value `found` at `locator` cannot be the tag updater writes, or None when it can.
-
-    A key whose value is not a tag (contains '/', ':' or spaces) points at something else, typically
-    the image repository: writing a tag there would break the chart. The nearest key that does hold a
-    tag is suggested.
-    """
-    reason = not_a_tag(found.value)
-    if reason is None or locator.key is None:
-        return None
-    hint = "point key at the scalar that holds the tag"
-    holders = tag_holders(text, near=found.path, document=found.document, source=file)
-    if holders:
-        hint = f"did you mean key {holders[0].path} (line {holders[0].line})?"
-    return (
-        f"{file}:{found.line}: {who}: key {found.path} holds {shown(found.value or '')}, "
-        f"which is not a tag ({reason}): {hint}"
-    )
-
-
-def shown(value: str, limit: int = 80) -> str:
-    """Return `value` double-quoted for a message: control characters escaped, long values cut."""
-    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in value)
-    return '"' + (text if len(text) <= limit else text[: limit - 1] + "…") + '"'
 
 
 CHECKS: tuple[Check, ...] = (targets_hold_tags,)
