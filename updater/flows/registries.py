@@ -59,6 +59,7 @@ def missing_error(command: str, env: str, missing: Sequence[tuple[str, str]]) ->
     """Return the one error naming every (IMAGE:TAG, app) of a run that lacks its tag."""
     listed = ", ".join(f"{reference} ({app})" for reference, app in missing)
     count = f"{len(missing)} image{'s' * (len(missing) != 1)} lack{'s' * (len(missing) == 1)}"
+    them = "them" if len(missing) != 1 else "it"
     return InputError(
-        f"{command} {env}: {count} the tag: {listed}: push them first, or leave these apps out with --app"
+        f"{command} {env}: {count} the tag: {listed}: push {them} first, or leave these apps out with --app"
     )
