@@ -91,11 +91,13 @@ class Target:
 @dataclass(frozen=True)
 class App:
     name: str
-    images: dict[str, str]  # env -> image repository
+    images: dict[str, str]  # env -> image repository (the first, when several share the value)
     targets: dict[str, tuple[Target, ...]]  # env -> targets; the app is deployed to exactly these envs
     tag: dict[str, TagPolicy]  # env -> policy overriding the environment's; empty: none
     record_digest: bool = False
     line: int = 0
+    # env -> the other images that share the tag value (`image: [a, b, c]`): each must have the tag
+    more_images: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -166,12 +166,13 @@ OVERRIDE = Obj(
 )
 
 _VALUES_ITEM = OneOf((_string(""), ListOf(_string(""), min_items=1)))
+_IMAGES = ListOf(_string(""), min_items=1)
 APP = Obj(
     "app",
     {
         "image": OneOf(
-            (_string(""), MapOf(_string(""), min_items=1)),
-            "Image repository, or one per environment.",
+            (_string(""), _IMAGES, MapOf(OneOf((_string(""), _IMAGES)), min_items=1)),
+            "Image repository, or several sharing one tag value (the first is resolved), or per environment.",
         ),
         "values": OneOf(
             (_string(""), ListOf(_string(""), min_items=1), MapOf(_VALUES_ITEM, min_items=1)),

@@ -3,8 +3,9 @@
 The use cases build these values; the commands only pick a rendering. The JSON of a write
 (`bump`, `promote`, `rollback`) is a stable contract consumed by the GitHub Action and the orb:
 {"command", "env", "changed", "commit", "pr_number", "pr_url", "apps": [{"app", "env", "image",
-"old", "new", "digest", "files", "changed"}]} plus "dry_run" and "notes"; a dry run also gives
-"diffs": {file: unified diff}.
+"old", "new", "digest", "images": [{"image", "digest"}], "source_commit", "promoted_from": {"env", "tag"}
+or null, "files", "changed"}]} plus "dry_run" and "notes"; a dry run also gives "diffs": {file: unified
+diff}.
 """
 
 from __future__ import annotations
@@ -28,6 +29,18 @@ class AppResult:
     digest: str | None
     files: tuple[str, ...]
     changed: bool
+    # Every image sharing the value with its digest, `image` first (one entry for a single image).
+    images: tuple[tuple[str, str | None], ...] = ()
+    source: Source | None = None  # where a promoted tag comes from
+
+
+@dataclass(frozen=True)
+class Source:
+    """The build a promotion carries: the source environment's tag and the commit it was built from."""
+
+    env: str
+    tag: str
+    commit: str | None = None  # as many hex digits as the source template spells
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,10 @@ class WriteReport:
                     "old": a.old,
                     "new": a.new,
                     "digest": a.digest,
+                    "images": [{"image": image, "digest": digest} for image, digest in a.images]
+                    or [{"image": a.image, "digest": a.digest}],
+                    "source_commit": a.source.commit if a.source else None,
+                    "promoted_from": {"env": a.source.env, "tag": a.source.tag} if a.source else None,
                     "files": list(a.files),
                     "changed": a.changed,
                 }
@@ -111,7 +128,7 @@ def render_write(report: WriteReport) -> str:
     out = [diff(item) for item in report.diffs]
     for app in report.apps:
         arrow = f"{app.old or '(none)'} -> {app.new}" if app.changed else f"{app.new} (unchanged)"
-        out.append(f"{app.app} ({app.env}): {arrow}\n")
+        out.append(f"{app.app} ({app.env}): {arrow}{_built_from(app.source, app.new)}\n")
     if not report.changed:
         out.append(f"{report.env}: already up to date\n")
     elif report.dry_run:
@@ -123,6 +140,15 @@ def render_write(report: WriteReport) -> str:
         out.append(f"committed {report.commit[:12]} to {report.env}{where}\n")
     out.extend(f"note: {note}\n" for note in report.notes)
     return "".join(out)
+
+
+def _built_from(source: Source | None, new: str) -> str:
+    """Return the summary's note on a promoted tag: the commit both environments' builds come from."""
+    if source is None or source.commit is None:
+        return ""
+    if source.tag == new:
+        return f" (as in {source.env}, built from commit {source.commit})"
+    return f" (built from the same commit {source.commit} as {source.env}'s {source.tag})"
 
 
 def commit_message(
@@ -143,9 +169,12 @@ def commit_message(
     body = []
     for a in changed:
         body.append(f"- {a.app} ({a.env}): {a.old or '(none)'} -> {a.new}")
-        body.append(f"  image: {a.image}")
-        if a.digest:
-            body.append(f"  digest: {a.digest}")
+        for image, digest in a.images or ((a.image, a.digest),):
+            body.append(f"  image: {image}")
+            if digest:
+                body.append(f"  digest: {digest}")
+        if a.source and a.source.commit:
+            body.append(f"  source commit: {a.source.commit} ({a.source.env} {a.source.tag})")
         body.append(f"  files: {', '.join(a.files)}")
     if source:
         body.append(f"Source commit: {source}")
@@ -171,6 +200,11 @@ def pr_body(
             digest = f"`{a.digest}`" if a.digest else "-"
             rows.append(f"| {a.app} | {a.env} | {old} | `{a.new}` | {digest} |")
     lines = ["\n".join(rows), ""]
+    for a in apps:
+        if a.changed and a.source and a.source.commit:
+            lines.append(
+                f"- {a.app}: built from commit {a.source.commit}, as {a.source.env}'s `{a.source.tag}`"
+            )
     if source:
         lines.append(
             f"- Source commit: [{source[:12]}]({source_url})" if source_url else f"- Source commit: {source}"

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from updater.config.model import Config
 from updater.flows import plan as planning
-from updater.flows.report import AppResult, FileDiff, WriteReport, commit_message, pr_body
+from updater.flows.read import refusal
+from updater.flows.report import AppResult, FileDiff, Source, WriteReport, commit_message, pr_body
 from updater.infra.cienv import ci_branch, ci_run, github_run_url
 from updater.infra.errors import InputError
 from updater.scm.base import Backend, CommitRequest, PullRequestSpec, Reader
-from updater.yamledit import Locator, YamlEditError, edit, set_value
+from updater.yamledit import Found, Locator, YamlEditError, edit, set_value
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class NewValue:
     plan: planning.AppPlan
     tag: str
     digest: str | None = None
+    # Every image sharing the value and its digest, the plan's image first (empty: that one only).
+    images: tuple[tuple[str, str | None], ...] = ()
+    source: Source | None = None  # promote: the build it carries
 
 
 # Called with (value, current tag) before a changed app is written; raises to refuse it.
@@ -162,10 +166,17 @@ class _Editor:
                     texts[target.file] = _decode(data, target.file)
                 inline = item.record_digest and value.digest and not target.digest_key
                 new = f"{value.tag}@{value.digest}" if inline else value.tag
+                locator = planning.locator(target)
                 try:
                     # A YAML file gets the structural editor; a Helm template or other text file text mode.
-                    edited = edit(texts[target.file], planning.locator(target), new, source=target.file)
+                    edited = edit(texts[target.file], locator, new, source=target.file)
                     text, changes = edited.text, edited.changes
+                    who = f"app {item.app!r} ({self.env})"
+                    for change in changes:
+                        found = Found(change.path, change.document, change.line, change.old)
+                        refused = refusal(texts[target.file], target.file, locator, found, who)
+                        if refused:
+                            raise InputError(refused)
                     if target.digest_key and value.digest:
                         document = target.document if target.document is not None else changes[0].document
                         digest_at = Locator(key=target.digest_key, document=document)
@@ -193,6 +204,8 @@ class _Editor:
                     value.digest,
                     tuple(files),
                     bool(files),
+                    value.images or ((item.image, value.digest),),
+                    value.source,
                 )
             )
         out = {
