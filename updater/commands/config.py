@@ -73,10 +73,10 @@ def validate(
         }
         click.echo(json.dumps(report, indent=2))
     elif not problems:
-        where = "in the work tree" if local else "on their branches"
-        opened = (
-            "targets not opened" if config_only else f"{_count(len(findings), 'target')} hold a tag {where}"
-        )
+        one = len(findings) == 1
+        where = "in the work tree" if local else ("on its branch" if one else "on their branches")
+        held = f"{_count(len(findings), 'target')} hold{'s' * one} a tag {where}"
+        opened = "targets not opened" if config_only else held
         click.echo(f"{path}: ok ({counts}{root}; {opened})")
     else:
         for problem in problems:
