@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from testing.cli import run
+from testing.github_gitops import OLD, gitops
 from testing.gitrepo import Remote, git, make_remote
 
 CONFIG = """version: 1
@@ -117,3 +118,13 @@ def test_config_only_does_not_open_the_repository(tmp_path: Path) -> None:
     done = run("config", "validate", "--config-only", str(tmp_path / ".updater.yaml"))
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == f"{tmp_path / '.updater.yaml'}: ok (2 apps, 2 environments; targets not opened)\n"
+
+
+def test_on_github_every_target_of_a_branch_is_read_in_one_query(tmp_path: Path) -> None:
+    with gitops(tmp_path, 50) as ops:
+        done = ops.run("config", "validate", "--json")
+        assert (done.returncode, done.stderr) == (0, "")
+        report = json.loads(done.stdout)
+        assert report["ok"] and len(report["targets"]) == 50
+        assert {t["value"] for t in report["targets"]} == {OLD}
+        assert ops.calls() == 1  # one GraphQL query for the 50 files of the branch
