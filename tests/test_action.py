@@ -116,6 +116,9 @@ def test_promote_rollback_status_arguments() -> None:
     # --from defaults to the config's promote-from; `env` stands in for `to`.
     promote = action.read_inputs(inputs_env(command="promote", env="prod", apps="api"))
     assert action.cli_arguments(promote, None) == ["promote", "--to", "prod", "--app", "api", "--json"]
+    # `wait` waits for the target's build of the source commit.
+    promote = action.read_inputs(inputs_env(command="promote", to="prod", wait="5m"))
+    assert action.cli_arguments(promote, None) == ["promote", "--to", "prod", "--wait", "5m", "--json"]
     rollback = action.read_inputs(inputs_env(command="rollback", env="prod", apps="api", steps="2"))
     assert action.cli_arguments(rollback, None) == [
         "rollback",

@@ -11,6 +11,7 @@ from test_action import parse_github_output
 from test_action_e2e import runner_env
 
 from testing.cli import ROOT
+from updater import ci
 from testing.gitrepo import make_remote
 from testing.oci_layout import LayoutImage, build_layout, utc
 
@@ -76,19 +77,28 @@ def test_an_input_with_a_newline_cannot_inject_workflow_commands(tmp_path: Path)
     assert Path(env["GITHUB_OUTPUT"]).read_text() == ""
 
 
-def test_the_step_summary_escapes_values_from_files(tmp_path: Path) -> None:
+def test_a_hostile_value_in_a_values_file_stays_on_its_line(tmp_path: Path) -> None:
+    """A CR and a workflow command in a values file: bump refuses the value (it is not a tag), and the
+    error reaches the log and the annotation escaped, on one line, with no command of its own."""
     hostile = 'image:\n  tag: "stage-api-0000000\\r::error::cr`|x"\n'
     proc, env = _run(tmp_path, {"env": "staging", "sha": SHA}, hostile)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "\r" not in proc.stdout
+    commands = [c for c in commands_outside_inert_blocks(proc.stdout) if not c.startswith("::add-mask::")]
+    assert len(commands) == 1 and commands[0].startswith("::error title=updater::updater: error: ")
+    assert 'holds "stage-api-0000000\\r::error::cr`|x", which is not a tag' in commands[0]
+
+
+def test_the_step_summary_escapes_cells() -> None:
+    """Summary cells are Markdown table cells: CR, '|' and backticks cannot break out of them."""
+    result = {
+        "command": "bump",
+        "changed": True,
+        "apps": [{"app": "api", "env": "staging", "old": "a\r::error::cr`|x", "new": "b", "changed": True}],
+    }
+    summary = ci.summary(result)
     assert "\r" not in summary
-    assert (
-        "| `api` | `staging` | ``stage-api-0000000\\r::error::cr`\\|x`` | `stage-api-1a2b3c4` | — |"
-        in summary
-    )
-    assert [c for c in commands_outside_inert_blocks(proc.stdout) if not c.startswith("::add-mask::")] == []
-    outputs = parse_github_output(Path(env["GITHUB_OUTPUT"]).read_text())
-    assert outputs["tag"] == "stage-api-1a2b3c4"
+    assert "| `api` | `staging` | ``a\\r::error::cr`\\|x`` | `b` |" in summary
 
 
 def test_credentials_in_github_url_are_masked_before_anything_is_printed(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from testing.cli import run
+from testing.github_gitops import OLD, gitops
 from testing.gitrepo import Remote, git, make_remote
 
 CONFIG = """version: 1
@@ -117,3 +118,32 @@ def test_config_only_does_not_open_the_repository(tmp_path: Path) -> None:
     done = run("config", "validate", "--config-only", str(tmp_path / ".updater.yaml"))
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == f"{tmp_path / '.updater.yaml'}: ok (2 apps, 2 environments; targets not opened)\n"
+
+
+def test_on_github_every_target_of_a_branch_is_read_in_one_query(tmp_path: Path) -> None:
+    with gitops(tmp_path, 50) as ops:
+        done = ops.run("config", "validate", "--json")
+        assert (done.returncode, done.stderr) == (0, "")
+        report = json.loads(done.stdout)
+        assert report["ok"] and len(report["targets"]) == 50
+        assert {t["value"] for t in report["targets"]} == {OLD}
+        assert ops.calls() == 1  # one GraphQL query for the 50 files of the branch
+
+
+def test_the_files_provider_is_checked_in_the_work_tree(tmp_path: Path) -> None:
+    (tmp_path / ".updater.yaml").write_text(CONFIG.replace("{provider: git}", "{provider: files}"))
+    (tmp_path / "k8s/api").mkdir(parents=True)
+    (tmp_path / "k8s/api/values-staging.yaml").write_text(API)
+    (tmp_path / "k8s/api/values-production.yaml").write_text(API)
+    done = run("config", "validate", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout.splitlines() == [
+        f"{tmp_path / '.updater.yaml'}:13: app 'web' ({env}): k8s/web/values.yaml does not exist in the work "
+        "tree: fix the path in the config (relative to the repository root)"
+        for env in ("staging", "production")
+    ]
+    (tmp_path / "k8s/web").mkdir()
+    (tmp_path / "k8s/web/values.yaml").write_text(WEB)
+    ok = run("config", "validate", cwd=tmp_path)
+    assert (ok.returncode, ok.stderr) == (0, "")
+    assert ok.stdout.endswith("; 4 targets hold a tag in the work tree)\n")

@@ -120,8 +120,9 @@ def test_a_tag_outside_the_target_policy_is_refused_unless_forced(tmp_path: Path
     assert refused.returncode == 2
     assert refused.stderr == (
         f"updater: error: app 'api': {STAGE_NEW} does not satisfy production's tag policy "
-        "prod-{sha:8}-* (staging's policy does not spell the commit, so the production build of the "
-        "same commit cannot be found): pass --force to write it anyway\n"
+        "prod-{sha:8}-* (staging's policy does not spell the commit, nor does the commit that wrote it "
+        "name one, so the production build of the same commit cannot be found): pass --force to write it "
+        "anyway\n"
     )
     assert remote.head() == head
     forced = run("promote", "--to", "production", "--force", "--json", cwd=remote.work)
@@ -156,3 +157,30 @@ def test_wait_polls_until_the_target_build_of_the_commit_appears(tmp_path: Path)
     assert (proc.returncode, err) == (0, "")
     [app] = json.loads(out)["apps"]
     assert (app["new"], app["digest"]) == (late, pushed[late])
+
+
+def test_the_source_commit_line_bump_wrote_names_the_build_when_the_tag_does_not(tmp_path: Path) -> None:
+    # staging picks the newest build (its tags do not spell the commit); bump records the commit.
+    remote, digests = _repo(
+        tmp_path,
+        staging_tag="{strategy: newest, include: '^stage-'}",
+        production_tag='"prod-{sha:8}-*"',
+        stage=STAGE_OLD,
+    )
+    bumped = run("bump", "--env", "staging", "--sha", SHA, cwd=remote.work)
+    assert bumped.returncode == 0, bumped.stderr
+    assert f"\nSource commit: {SHA}\n" in git("log", "-1", "--format=%B", "main", cwd=remote.bare)
+    done = run("promote", "--to", "production", "--json", cwd=remote.work)
+    assert (done.returncode, done.stderr) == (0, "")
+    [app] = json.loads(done.stdout)["apps"]
+    assert (app["new"], app["digest"], app["source_commit"]) == (PROD_NEW, digests["prod"][PROD_NEW], SHA)
+
+
+def test_the_recorded_commit_gives_a_target_template_the_whole_commit(tmp_path: Path) -> None:
+    remote, _ = _repo(tmp_path, production_tag='"prod-{sha}"', stage=STAGE_OLD)
+    pushed = build_layout(tmp_path / "reg" / "prod", [LayoutImage([f"prod-{SHA}"], utc(2023, 11, 15, 6))])
+    assert run("bump", "--env", "staging", "--sha", SHA, cwd=remote.work).returncode == 0
+    done = run("promote", "--to", "production", "--json", cwd=remote.work)
+    assert (done.returncode, done.stderr) == (0, "")
+    [app] = json.loads(done.stdout)["apps"]
+    assert (app["new"], app["digest"]) == (f"prod-{SHA}", pushed[f"prod-{SHA}"])

@@ -122,6 +122,7 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
             raise ActionInputError("command 'promote' needs the input 'to' (the environment to write)")
         _option(argv, "--from", inputs.get("from", ""))
         argv += ["--to", target]
+        _option(argv, "--wait", inputs.get("wait", ""))  # for the target's build of the source commit
     elif inputs.get("env"):
         argv += ["--env", inputs["env"]]
     elif command != "status":

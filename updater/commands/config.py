@@ -63,12 +63,13 @@ def validate(
     # Paths are relative to the repository root: say which, when it is not the config's own folder.
     root = "" if loaded.root == path.resolve().parent else f"; paths relative to {loaded.root}"
     findings: list[Finding] = []
+    in_tree = local or loaded.scm.provider == "files"  # the files backend reads the work tree
     if not config_only:
         with session(str(path), provider="files" if local else None, github=auth_from_options(**github)) as (
             ready,
             backend,
         ):
-            findings = validate_targets(ready, backend, local=local)
+            findings = validate_targets(ready, backend, local=in_tree)
     problems = [finding for finding in findings if not finding.ok]
     if as_json:
         report = {
@@ -81,10 +82,10 @@ def validate(
         }
         click.echo(json.dumps(report, indent=2))
     elif not problems:
-        where = "in the work tree" if local else "on their branches"
-        opened = (
-            "targets not opened" if config_only else f"{_count(len(findings), 'target')} hold a tag {where}"
-        )
+        one = len(findings) == 1
+        where = "in the work tree" if in_tree else ("on its branch" if one else "on their branches")
+        held = f"{_count(len(findings), 'target')} hold{'s' * one} a tag {where}"
+        opened = "targets not opened" if config_only else held
         click.echo(f"{path}: ok ({counts}{root}; {opened})")
     else:
         for problem in problems:

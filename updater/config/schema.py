@@ -172,7 +172,7 @@ APP = Obj(
     {
         "image": OneOf(
             (_string(""), _IMAGES, MapOf(OneOf((_string(""), _IMAGES)), min_items=1)),
-            "Image repository, or several sharing one tag value (the first is resolved), or per environment.",
+            "Image repository, a list sharing one tag (the first is resolved), or per environment.",
         ),
         "values": OneOf(
             (_string(""), ListOf(_string(""), min_items=1), MapOf(_VALUES_ITEM, min_items=1)),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from updater.config.model import Config
 from updater.flows import plan as planning
 from updater.flows import promotion
-from updater.flows.read import current
+from updater.flows.read import current, recorded_source
 from updater.flows.registries import Registries, every_image, missing_error
 from updater.flows.report import Source, WriteReport
 from updater.flows.write import NewValue, write
@@ -73,6 +73,9 @@ def promote(
                 "bump it first"
             )
         carried = promotion.origin(origin.policy, source, item.app, found.tag)
+        if promotion.needs_commit(carried, item.policy, item.app, target):
+            recorded = recorded_source(config, backend, origin, found.tag)
+            carried = promotion.with_recorded(carried, recorded)
         try:
             choice = promotion.choose(
                 carried,

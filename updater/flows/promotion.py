@@ -3,14 +3,15 @@
 Environments may spell the same build differently (`stage-1a2b3c4d-1776072918` in one repository,
 `prod-1a2b3c4d-1776073301` in another): the commit is read out of the source tag through the source
 policy's template, and the target policy's template, filled with it, is resolved in the target image.
-When the target policy does not spell the commit, the tag is copied as it is; either way the tag
-written must satisfy the target's policy unless forced.
+When the tag does not spell enough of the commit, the `Source commit:` line bump wrote in the commit
+that set it is used. When the target policy does not spell the commit, the tag is copied as it is;
+either way the tag written must satisfy the target's policy unless forced.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from updater.config.model import TagPolicy
 from updater.domain import tagcommit
@@ -48,6 +49,29 @@ def origin(policy: TagPolicy, env: str, app: str, tag: str) -> Origin:
     return Origin(env, tag, found[0], found[1])
 
 
+def needs_commit(source: Origin, target_policy: TagPolicy, app: str, target_env: str) -> bool:
+    """True when finding the target's build needs more of the commit than the source tag gives."""
+    template = target_policy.template if target_policy.kind == "template" else None
+    if not template or not tagcommit.has_commit(template):
+        return False
+    if tagcommit.matches(template, source.tag, app=app, env=target_env):
+        return False
+    if source.commit is None:
+        return True
+    try:
+        tagcommit.render_for(template, source.commit, app=app, env=target_env, complete=source.complete)
+    except tagcommit.CommitUnknown:
+        return True
+    return False
+
+
+def with_recorded(source: Origin, recorded: str | None) -> Origin:
+    """Return `source` with the whole commit recorded when the commit wrote it, if it agrees with the tag."""
+    if recorded is None or (source.commit is not None and not recorded.startswith(source.commit)):
+        return source
+    return replace(source, commit=recorded, complete=True)
+
+
 def choose(
     source: Origin,
     source_policy: TagPolicy,
@@ -75,8 +99,8 @@ def choose(
             return Choice(source.tag, None, False)
         raise InputError(
             f"app {app!r}: {source.tag} does not satisfy {target_env}'s tag policy {template} "
-            f"({source.env}'s policy does not spell the commit, so the {target_env} build of the same "
-            "commit cannot be found): pass --force to write it anyway"
+            f"({source.env}'s policy does not spell the commit, nor does the commit that wrote it name one, "
+            f"so the {target_env} build of the same commit cannot be found): pass --force to write it anyway"
         )
     try:
         spelled = tagcommit.render_for(

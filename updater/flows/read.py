@@ -1,11 +1,11 @@
-"""What is deployed: the value an app has in git today (`current`) and over time (`history`), and
-whether a located value can be a tag at all (`refusal`).
+"""What is deployed: the value an app has in git today (`current`) and over time (`history`).
 
 Shared by status, history, promote and rollback, so that no use case imports another.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,7 @@ from updater.config.model import Config
 from updater.flows import plan as planning
 from updater.infra.errors import InputError
 from updater.scm.base import Backend
-from updater.yamledit import Found, Locator, YamlEditError, find, get_values, not_a_tag, tag_holders
+from updater.yamledit import Locator, YamlEditError, find, get_values
 
 
 @dataclass(frozen=True)
@@ -62,30 +62,31 @@ def current(config: Config, backend: Backend, item: planning.AppPlan) -> Current
     return Current(tag, digest, target.file, line)
 
 
-def refusal(text: str, file: str, locator: Locator, found: Found, who: str) -> str | None:
-    """Return why the value `found` at `locator` cannot be the tag updater writes, or None when it can.
+# The line bump writes in its commit message when it knows the commit it deployed (see report).
+_SOURCE_LINE = re.compile(r"^Source commit: ([0-9a-f]{7,64})$", re.MULTILINE)
 
-    A key whose value is not a tag (contains '/', ':' or spaces) points at something else, typically
-    the image repository: writing a tag there would break the chart. The nearest key that does hold a
-    tag is suggested.
-    """
-    reason = not_a_tag(found.value)
-    if reason is None or locator.key is None:
+
+def recorded_source(config: Config, backend: Backend, item: planning.AppPlan, tag: str) -> str | None:
+    """Return the source commit named in the message of the commit that wrote `tag` into the app's
+    file ("Source commit: SHA"), or None (not recorded, or a backend without history or messages)."""
+    target = item.targets[0]
+    try:
+        revisions = backend.history(item.branch, target.file, 50)
+    except InputError:  # the files backend keeps no history
         return None
-    hint = "point key at the scalar that holds the tag"
-    holders = tag_holders(text, near=found.path, document=found.document, source=file)
-    if holders:
-        hint = f"did you mean key {holders[0].path} (line {holders[0].line})?"
-    return (
-        f"{file}:{found.line}: {who}: key {found.path} holds {shown(found.value or '')}, "
-        f"which is not a tag ({reason}): {hint}"
-    )
-
-
-def shown(value: str, limit: int = 80) -> str:
-    """Return `value` double-quoted for a message: control characters escaped, long values cut."""
-    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in value)
-    return '"' + (text if len(text) <= limit else text[: limit - 1] + "…") + '"'
+    writer = None
+    for revision in revisions:  # newest first: walk back while the file holds `tag`
+        if revision.content is None:
+            break
+        try:
+            value, _, _ = parse_value(revision.content.decode("utf-8", "replace"), item, target.file)
+        except YamlEditError:
+            break
+        if value != tag:
+            break
+        writer = revision
+    match = _SOURCE_LINE.search(writer.message) if writer is not None else None
+    return match[1] if match else None
 
 
 @dataclass(frozen=True)

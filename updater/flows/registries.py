@@ -48,7 +48,10 @@ def every_image(
     missing: list[str] = []
     for index, image in enumerate(images):
         registry = registries.get(image)
-        known = digest if index == 0 and digest is not None else registry.digest(tag)
+        if index == 0 and digest is not None:
+            found.append((image, digest))
+            continue
+        known = registry.digest(tag)
         if known is None:
             missing.append(f"{registry.name}:{tag}")
         found.append((image, known))

@@ -72,6 +72,7 @@ class Revision:
     author: str
     date: datetime
     content: bytes | None
+    message: str = ""  # the commit message, where the backend reads it (git); "" otherwise
 
 
 class Backend(Protocol):

@@ -261,18 +261,18 @@ class GitBackend:
         out = self._git(
             "log",
             f"-n{limit}",
-            "--format=%H%x00%an <%ae>%x00%aI",
+            "--format=%x1e%H%x00%an <%ae>%x00%aI%x00%B",
             f"refs/remotes/origin/{branch}",
             "--",
             path,
         )
         revisions = []
-        for line in out.splitlines():
-            commit, author, date = line.split("\0")
+        for record in out.split("\x1e")[1:]:  # one record per commit; a message may span lines
+            commit, author, date, message = record.split("\0", 3)
             shown = self._run("cat-file", "blob", f"{commit}:{path}", check=False)
             content = shown.stdout if shown.returncode == 0 else None
             revisions.append(
-                Revision(commit=commit, author=author, date=datetime.fromisoformat(date), content=content)
+                Revision(commit, author, datetime.fromisoformat(date), content, message.strip("\n"))
             )
         return revisions
 
