@@ -201,9 +201,8 @@ class Transport:
     ) -> Answer:
         """Run one exchange within the deadline and cap; map its failures to Transient / RemoteError."""
         try:
-            return bounded.exchange(
-                send, url, limit=limit, deadline=self._deadline(), follow=follow, allowed=self._redirect_veto
-            )
+            veto = self._redirect_veto if follow else None
+            return bounded.exchange(send, url, limit=limit, deadline=self._deadline(), redirects=veto)
         except bounded.TooSlow as exc:
             log.debug("%s -> %s", what, exc)
             raise retry.Transient(str(exc)) from None
