@@ -60,7 +60,7 @@ def test_a_registry_that_trickles_one_byte_a_second_fails_within_the_budget(
     with start_proxy(registry.url, tamper=hostile.trickle(kinds)) as proxy:
         message, elapsed = _fails(proxy.host, *args)
     assert message.startswith("no complete answer within 3.0s for ")
-    assert elapsed < 3 + 2.5  # the budget, plus the interpreter's start
+    assert elapsed < 3 + 4  # the budget, plus the interpreter's start on a loaded machine
 
 
 def test_an_endless_tags_list_is_cut_at_its_cap(registry: RunningRegistry) -> None:

@@ -107,6 +107,12 @@ class _WatchedHTTP(urllib3.connection.HTTPConnection):
             watch.adopt(self)
         super().request(*args, **kwargs)
 
+    def connect(self) -> None:
+        super().connect()
+        watch: _Watch | None = getattr(_local, "watch", None)
+        if watch is not None and watch.fired:  # the deadline passed while connecting
+            watch.adopt(self)
+
 
 class _WatchedHTTPS(_WatchedHTTP, urllib3.connection.HTTPSConnection):
     pass

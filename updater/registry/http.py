@@ -225,8 +225,8 @@ class Transport:
     def _timeout(self) -> tuple[float, float]:
         # The exchange's deadline is what stops a silent or slow peer (one message for both); the
         # socket's read timeout only backs it up, so it is a little longer.
-        connect, _ = retry.timeout(connect=10.0)
-        return connect, self._deadline() + 1.0
+        deadline = self._deadline()
+        return min(10.0, deadline), deadline + 1.0
 
     # --- auth -----------------------------------------------------------------------------------
 
