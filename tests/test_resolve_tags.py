@@ -80,6 +80,7 @@ def bulk_with_moving_tags() -> Iterator[tuple[RunningRegistry, str]]:
     assert requests.delete(url, timeout=30).status_code == 202
 
 
+@pytest.mark.slow  # the shared 10,000-tag registry takes ~20 s to push, once per test process
 def test_ten_thousand_tags_cost_the_pages_and_two_heads(
     bulk_with_moving_tags: tuple[RunningRegistry, str],
 ) -> None:
