@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -60,7 +61,7 @@ def test_a_registry_that_trickles_one_byte_a_second_fails_within_the_budget(
     with start_proxy(registry.url, tamper=hostile.trickle(kinds)) as proxy:
         message, elapsed = _fails(proxy.host, *args)
     assert message.startswith("no complete answer within 3.0s for ")
-    assert elapsed < 3 + 2.5  # the budget, plus the interpreter's start
+    assert elapsed < 3 + 4  # the budget, plus the interpreter's start on a loaded machine
 
 
 def test_an_endless_tags_list_is_cut_at_its_cap(registry: RunningRegistry) -> None:
@@ -160,6 +161,27 @@ def test_a_blob_redirected_to_other_storage_is_followed(registry: RunningRegistr
     with start_proxy(registry.url, tamper=tamper) as proxy:
         done = run("resolve", f"{proxy.host}/{REPO}", *NEWEST, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, "stage-2\n", "")
+
+
+def test_credentials_never_follow_a_redirect_to_another_origin(tmp_path: Path) -> None:
+    # The private registry sends its blobs from "storage": another origin holding the same bytes.
+    with (
+        start_registry(tmp_path / "private", auth="htpasswd") as private,
+        start_registry(tmp_path / "storage") as storage,
+    ):
+        for reg in (private, storage):  # same seed and time: the same blobs and digests
+            push_image(reg.url, REPO, ["stage-1"], created=T0, seed="same", auth=reg.credentials)
+        with start_proxy(storage.url) as blobs:
+            tamper = hostile.redirect(frozenset({"blob"}), lambda ex: f"{blobs.url}{ex.path}")
+            with start_proxy(private.url, tamper=tamper) as front:
+                env = {
+                    "UPDATER_REGISTRY_USERNAME": "alice",
+                    "UPDATER_REGISTRY_PASSWORD": private.password or "",
+                }
+                done = run("resolve", f"{front.host}/{REPO}", *NEWEST, env=env, timeout=60)
+                assert (done.returncode, done.stdout) == (0, "stage-1\n"), done.stderr
+                assert front.authorizations and blobs.counts["blob"] == 1
+                assert blobs.authorizations == []
 
 
 # --- item 6: a port out of range ------------------------------------------------------------------

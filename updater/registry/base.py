@@ -42,8 +42,12 @@ class Registry(Protocol):
         """Return every tag of the repository (all pages)."""
         ...
 
-    def digest(self, tag: str) -> str | None:
-        """Return the manifest digest the tag points to, or None when the tag does not exist."""
+    def digest(self, tag: str, *, read_manifest: bool = False) -> str | None:
+        """Return the manifest digest the tag points to, or None when the tag does not exist.
+
+        `read_manifest`: the caller reads the image's build time next; a registry that can answer both
+        with one request (a manifest GET by tag carries the digest) fetches the manifest now.
+        """
         ...
 
     def created(self, digest: str) -> datetime | None:

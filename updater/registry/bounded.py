@@ -41,6 +41,7 @@ MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _local = threading.local()
+Veto = Callable[[str, str], str | None]  # (from URL, to URL) -> why the redirect is refused, or None
 
 
 @dataclass(frozen=True)
@@ -98,19 +99,23 @@ class _Watch:
 
 
 class _WatchedHTTP(urllib3.connection.HTTPConnection):
+    """A connection that hands itself to the watch of the exchange using it."""
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         watch: _Watch | None = getattr(_local, "watch", None)
         if watch is not None:
             watch.adopt(self)
         super().request(*args, **kwargs)
 
-
-class _WatchedHTTPS(urllib3.connection.HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
+    def connect(self) -> None:
+        super().connect()
         watch: _Watch | None = getattr(_local, "watch", None)
-        if watch is not None:
+        if watch is not None and watch.fired:  # the deadline passed while connecting
             watch.adopt(self)
-        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPS(_WatchedHTTP, urllib3.connection.HTTPSConnection):
+    pass
 
 
 class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
@@ -149,19 +154,18 @@ def exchange(
     *,
     limit: int,
     deadline: float,
-    follow: bool = True,
-    allowed: Callable[[str, str], str | None] = lambda old, new: None,
+    redirects: Veto | None,
 ) -> Answer:
     """Return the answer `send(url)` leads to, within `deadline` seconds and `limit` body bytes.
 
-    `send` makes one request (stream=True, no redirects). Redirects are followed when `follow`, and
-    `allowed(old, new)` may veto a hop by returning why. Raises TooSlow past the deadline, Refused for
-    an answer out of bounds, and requests' own exceptions for connection failures.
+    `send` makes one request (stream=True, no redirects). Redirects are followed when `redirects` is
+    given; `redirects(old, new)` may veto a hop by returning why. Raises TooSlow past the deadline,
+    Refused for an answer out of bounds, and requests' own exceptions for connection failures.
     """
     too_slow = f"no complete answer within {deadline:.1f}s"
     with _Watch(deadline) as watch:
         try:
-            answer = _follow(send, url, limit, follow, allowed)
+            answer = _follow(send, url, limit, redirects)
         except (requests.RequestException, OSError):
             if watch.fired:
                 raise TooSlow(too_slow) from None
@@ -171,17 +175,11 @@ def exchange(
     return answer
 
 
-def _follow(
-    send: Callable[[str], requests.Response],
-    url: str,
-    limit: int,
-    follow: bool,
-    allowed: Callable[[str, str], str | None],
-) -> Answer:
+def _follow(send: Callable[[str], requests.Response], url: str, limit: int, veto: Veto | None) -> Answer:
     seen = 0
     while True:
         response = send(url)
-        if response.status_code not in _REDIRECTS or not follow:
+        if response.status_code not in _REDIRECTS or veto is None:
             with response:
                 return Answer(response.status_code, response.headers, _body(response, limit), url)
         response.close()
@@ -194,9 +192,9 @@ def _follow(
             raise Refused(f"redirect to a {urlsplit(target).scheme or 'relative'} URL, not http(s)")
         if seen > MAX_REDIRECTS:
             raise Refused(f"more than {MAX_REDIRECTS} redirects")
-        veto = allowed(url, target)
-        if veto is not None:
-            raise Refused(veto)
+        refusal = veto(url, target)
+        if refusal is not None:
+            raise Refused(refusal)
         url = target
 
 

@@ -198,9 +198,8 @@ class Transport:
     ) -> Answer:
         """Run one exchange within the deadline and cap; map its failures to Transient / RemoteError."""
         try:
-            return bounded.exchange(
-                send, url, limit=limit, deadline=self._deadline(), follow=follow, allowed=self._redirect_veto
-            )
+            veto = self._redirect_veto if follow else None
+            return bounded.exchange(send, url, limit=limit, deadline=self._deadline(), redirects=veto)
         except bounded.TooSlow as exc:
             log.debug("%s -> %s", what, exc)
             raise retry.Transient(str(exc)) from None
@@ -223,8 +222,8 @@ class Transport:
     def _timeout(self) -> tuple[float, float]:
         # The exchange's deadline is what stops a silent or slow peer (one message for both); the
         # socket's read timeout only backs it up, so it is a little longer.
-        connect, _ = retry.timeout(connect=10.0)
-        return connect, self._deadline() + 1.0
+        deadline = self._deadline()
+        return min(10.0, deadline), deadline + 1.0
 
     # --- auth -----------------------------------------------------------------------------------
 

@@ -161,8 +161,14 @@ class OciRegistry:
 
     # --- digests --------------------------------------------------------------------------------
 
-    def digest(self, tag: str) -> str | None:
-        """Return the digest `tag` points to (one HEAD), or None when the tag does not exist."""
+    def digest(self, tag: str, *, read_manifest: bool = False) -> str | None:
+        """Return the digest `tag` points to (one HEAD), or None when the tag does not exist.
+
+        With `read_manifest` the manifest is fetched instead (one GET, which carries the digest), so a
+        build time read next costs no second request for it.
+        """
+        if read_manifest:
+            return self.manifest_by_tag(tag)
         if tag in self._digests:
             return self._digests[tag]
         url = self._manifest_url(tag)
