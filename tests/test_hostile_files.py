@@ -212,3 +212,17 @@ def test_a_values_file_nested_too_deep_is_refused_naming_the_line(tmp_path: Path
     # 100 levels are fine.
     path.write_text("image:\n  tag: v1\nx: " + "[" * 99 + "]" * 99 + "\n")
     assert run("set", str(path), "image.tag", "v2").returncode == 0
+
+
+def test_status_and_bump_escape_control_characters_from_values_files(tmp_path: Path) -> None:
+    repo = _files_repo(tmp_path)
+    (repo / "k8s" / "values.yaml").write_text('image:\n  tag: "v0\\n::error::forged\\r\\u001b[2J"\n')
+    status = run("status", cwd=repo, timeout=60)
+    assert status.returncode == 0, status.stderr
+    assert "forged\\r\\x1b[2J" in status.stdout
+    assert not any(line.startswith("::") for line in status.stdout.splitlines())
+    assert "\r" not in status.stdout and "\x1b" not in status.stdout
+    bump = run("bump", "--env", "staging", "--sha", "4f9e2d1" + "0" * 33, cwd=repo, timeout=60)
+    assert bump.returncode == 0, bump.stderr
+    assert "a (staging): v0\\n::error::forged\\r\\x1b[2J -> v1-4f9e2d1\n" in bump.stdout
+    assert not any(line.startswith("::") for line in bump.stdout.splitlines())
