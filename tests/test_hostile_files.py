@@ -226,3 +226,12 @@ def test_status_and_bump_escape_control_characters_from_values_files(tmp_path: P
     assert bump.returncode == 0, bump.stderr
     assert "a (staging): v0\\n::error::forged\\r\\x1b[2J -> v1-4f9e2d1\n" in bump.stdout
     assert not any(line.startswith("::") for line in bump.stdout.splitlines())
+
+
+def test_a_fifo_as_github_app_key_is_refused_without_blocking(tmp_path: Path) -> None:
+    repo = _files_repo(tmp_path)
+    fifo = tmp_path / "key.pem"
+    os.mkfifo(fifo)
+    result = run("status", "--app-id", "1", "--app-key", str(fifo), cwd=repo, timeout=30)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert f"{fifo}: cannot read the private key (is a FIFO, not a regular file)" in result.stderr
