@@ -66,6 +66,7 @@ def test_a_file_over_the_size_limit_is_refused_naming_the_limit(tmp_path: Path) 
     assert path.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_thirty_concurrent_sets_on_one_file_lose_no_edit(tmp_path: Path) -> None:
     path = tmp_path / "values.yaml"
     count = 30
@@ -94,6 +95,7 @@ def _untracked_or_changed(repo: Path) -> list[str]:
     return git("status", "--porcelain", "--untracked-files=all", cwd=repo).splitlines()
 
 
+@pytest.mark.slow
 def test_kill_9_during_writes_leaves_nothing_git_add_could_commit(tmp_path: Path) -> None:
     """Each run is killed the moment a temp file appears (mid-write) or at a random time."""
     repo = tmp_path / "repo"
