@@ -7,13 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_action import parse_github_output
 from test_action_e2e import runner_env
 
 from testing.cli import ROOT
-from updater import ci
 from testing.gitrepo import make_remote
 from testing.oci_layout import LayoutImage, build_layout, utc
+from updater import ci
 
 SHA = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from testing.cli import run
+from updater.config.loader import load
 
 APP = "apps:\n  a: {image: r/a, values: {e0: v.yaml}, key: image.tag}\n"
 
@@ -38,6 +39,9 @@ def test_merge_keys_are_merged_once_not_re_expanded_at_every_level(tmp_path: Pat
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
     assert result.stdout == f"{path}: ok (1 app, 8 environments)\n"
     assert elapsed < 5  # a process start and a few ms of loading; 10**7 merges took minutes
+    started = time.monotonic()
+    config = load(path)
+    assert time.monotonic() - started < 0.5 and len(config.environments) == 8
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,7 @@ def test_a_file_over_the_size_limit_is_refused_naming_the_limit(tmp_path: Path) 
     assert path.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_thirty_concurrent_sets_on_one_file_lose_no_edit(tmp_path: Path) -> None:
     path = tmp_path / "values.yaml"
     count = 30
@@ -94,6 +95,7 @@ def _untracked_or_changed(repo: Path) -> list[str]:
     return git("status", "--porcelain", "--untracked-files=all", cwd=repo).splitlines()
 
 
+@pytest.mark.slow
 def test_kill_9_during_writes_leaves_nothing_git_add_could_commit(tmp_path: Path) -> None:
     """Each run is killed the moment a temp file appears (mid-write) or at a random time."""
     repo = tmp_path / "repo"
@@ -212,3 +214,26 @@ def test_a_values_file_nested_too_deep_is_refused_naming_the_line(tmp_path: Path
     # 100 levels are fine.
     path.write_text("image:\n  tag: v1\nx: " + "[" * 99 + "]" * 99 + "\n")
     assert run("set", str(path), "image.tag", "v2").returncode == 0
+
+
+def test_status_and_bump_escape_control_characters_from_values_files(tmp_path: Path) -> None:
+    repo = _files_repo(tmp_path)
+    (repo / "k8s" / "values.yaml").write_text('image:\n  tag: "v0\\n::error::forged\\r\\u001b[2J"\n')
+    status = run("status", cwd=repo, timeout=60)
+    assert status.returncode == 0, status.stderr
+    assert "forged\\r\\x1b[2J" in status.stdout
+    assert not any(line.startswith("::") for line in status.stdout.splitlines())
+    assert "\r" not in status.stdout and "\x1b" not in status.stdout
+    bump = run("bump", "--env", "staging", "--sha", "4f9e2d1" + "0" * 33, cwd=repo, timeout=60)
+    assert bump.returncode == 0, bump.stderr
+    assert "a (staging): v0\\n::error::forged\\r\\x1b[2J -> v1-4f9e2d1\n" in bump.stdout
+    assert not any(line.startswith("::") for line in bump.stdout.splitlines())
+
+
+def test_a_fifo_as_github_app_key_is_refused_without_blocking(tmp_path: Path) -> None:
+    repo = _files_repo(tmp_path)
+    fifo = tmp_path / "key.pem"
+    os.mkfifo(fifo)
+    result = run("status", "--app-id", "1", "--app-key", str(fifo), cwd=repo, timeout=30)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert f"{fifo}: cannot read the private key (is a FIFO, not a regular file)" in result.stderr

@@ -109,3 +109,15 @@ def test_credentials_in_scm_url_reach_neither_argv_nor_the_clones_config(tmp_pat
     basic = base64.b64encode(f"bob:{password}".encode()).decode()
     # Sent with the first request and every one after: never challenged, never prompted.
     assert seen and all((header or "").partition(" ")[2] == basic for header in seen)
+
+
+def test_history_refuses_a_version_over_the_size_limit_without_reading_it(tmp_path: Path) -> None:
+    remote = make_remote(tmp_path / "git", {"k8s/values.yaml": VALUES + "#" * (2 * 1024 * 1024) + "\n"})
+    remote.commit({"k8s/values.yaml": VALUES}, "small again")
+    config = _config(tmp_path, str(remote.bare))
+    result = run("history", "--env", "staging", "--app", "a", "--config", str(config))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("updater: error: k8s/values.yaml at commit ")
+    assert result.stderr.endswith(
+        ": file too large (2.0 MiB): values and config files are limited to 1 MiB\n"
+    )

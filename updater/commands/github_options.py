@@ -12,14 +12,13 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from updater.commands.options import duration_value
-from updater.infra import redact
-from updater.infra.errors import OutcomeUnknown
+from updater.infra import redact, safeio
+from updater.infra.errors import InputError, OutcomeUnknown
 from updater.scm.github_auth import GitHubAuth
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,10 +39,12 @@ def _app_key(ctx: click.Context, param: click.Parameter, value: str | None) -> s
         redact.register(value.strip())
         return value
     try:
-        key = Path(value).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        key = safeio.read_regular(value).decode("utf-8")  # a FIFO or a huge file is refused at once
+    except InputError as exc:
+        reason = exc.message.removeprefix(f"{value}: ").removeprefix("cannot read: ").split(": give")[0]
         raise click.BadParameter(f"{value}: cannot read the private key ({reason})", ctx, param) from None
+    except UnicodeDecodeError:
+        raise click.BadParameter(f"{value}: cannot read the private key (not UTF-8)", ctx, param) from None
     redact.register(key)
     redact.register(key.strip())
     if "-----BEGIN" not in key:

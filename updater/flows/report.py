@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from updater.infra.redact import printable
+
 
 @dataclass(frozen=True)
 class AppResult:
@@ -128,7 +130,8 @@ def render_write(report: WriteReport) -> str:
     out = [diff(item) for item in report.diffs]
     for app in report.apps:
         arrow = f"{app.old or '(none)'} -> {app.new}" if app.changed else f"{app.new} (unchanged)"
-        out.append(f"{app.app} ({app.env}): {arrow}{_built_from(app.source, app.new)}\n")
+        # old comes from a file: escaped
+        out.append(printable(f"{app.app} ({app.env}): {arrow}{_built_from(app.source, app.new)}") + "\n")
     if not report.changed:
         out.append(f"{report.env}: already up to date\n")
     elif report.dry_run:
@@ -138,7 +141,7 @@ def render_write(report: WriteReport) -> str:
     elif report.commit:
         where = f" (branch {report.branch})" if report.branch else ""
         out.append(f"committed {report.commit[:12]} to {report.env}{where}\n")
-    out.extend(f"note: {note}\n" for note in report.notes)
+    out.extend(printable(f"note: {note}") + "\n" for note in report.notes)
     return "".join(out)
 
 
@@ -217,7 +220,9 @@ def pr_body(
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Return a plain left-aligned text table."""
+    """Return a plain left-aligned text table; cells (tags from files and registries, errors) escaped."""
+    headers = [printable(str(cell)) for cell in headers]
+    rows = [[printable(str(cell)) for cell in row] for row in rows]
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
     lines = []
     for row in (headers, *rows):

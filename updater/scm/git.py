@@ -129,11 +129,11 @@ class GitBackend:
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _run(
-        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None, stdin: bytes | None = None
     ) -> subprocess.CompletedProcess[bytes]:
         full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **self._auth, **(env or {})}
         log.debug("git %s", " ".join(args))
-        result = subprocess.run(["git", *args], cwd=self.dir, env=full_env, capture_output=True)
+        result = subprocess.run(["git", *args], cwd=self.dir, env=full_env, capture_output=True, input=stdin)
         if check and result.returncode != 0:
             raise RemoteError(f"git {args[0]} failed: {_first_error(result.stderr)}")
         return result
@@ -266,11 +266,20 @@ class GitBackend:
             "--",
             path,
         )
+        # One record per commit (a message may span lines): hash, author, date, message.
+        entries = [record.split("\0", 3) for record in out.split("\x1e")[1:]]
+        # One call gives every version's size: none over the limit is read into memory.
+        names = "".join(f"{entry[0]}:{path}\n" for entry in entries).encode()
+        checked = self._run("cat-file", "--batch-check=%(objecttype) %(objectsize)", stdin=names).stdout
         revisions = []
-        for record in out.split("\x1e")[1:]:  # one record per commit; a message may span lines
-            commit, author, date, message = record.split("\0", 3)
-            shown = self._run("cat-file", "blob", f"{commit}:{path}", check=False)
-            content = shown.stdout if shown.returncode == 0 else None
+        for (commit, author, date, message), kind_size in zip(
+            entries, checked.decode().splitlines(), strict=True
+        ):
+            kind, _, size = kind_size.partition(" ")
+            if kind == "blob" and size.isdigit() and int(size) > safeio.MAX_FILE_BYTES:
+                raise safeio.too_big(f"{path} at commit {commit[:12]}", int(size))
+            shown = self._run("cat-file", "blob", f"{commit}:{path}", check=False) if kind == "blob" else None
+            content = shown.stdout if shown is not None and shown.returncode == 0 else None
             revisions.append(
                 Revision(commit, author, datetime.fromisoformat(date), content, message.strip("\n"))
             )
