@@ -281,3 +281,25 @@ def test_history_pages_by_100(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert len(json.loads(done.stdout)["entries"]) == 151
         assert ops.calls() == 2  # two pages: 100 and 51 (GitHub serves at most 100 a request)
+
+
+def test_newer_bump_on_a_server_without_create_commit_on_branch_keeps_the_pr_open(tmp_path: Path) -> None:
+    with gitops(tmp_path, 1) as ops:
+        ops.server.graphql_commit = False  # an older GitHub Enterprise Server: the Git Data API
+        first = ops.bump("--app", "app00")
+        base = ops.server.state.ref_oid("main")
+        ops.server.reset_counts()
+        newer = ops.bump("--app", "app00", sha=NEWER_SHA)
+        # read, snapshot, the GraphQL commit refused by the schema (how an older server is recognised),
+        # then tree, commit (no ref), the head moved once (forced), the PR's title and body
+        assert ops.call_log()[2:] == [
+            "POST mutation createRef,createCommitOnBranch",
+            "POST /repos/acme/gitops/git/trees",
+            "POST /repos/acme/gitops/git/commits",
+            f"PATCH /repos/acme/gitops/git/refs/heads/{HEAD}",
+            "POST mutation updatePullRequest",
+        ]
+        [pr] = heads(ops, HEAD)
+        assert newer["pr_number"] == first["pr_number"] == pr.number and pr.state == "OPEN"
+        assert ops.server.state.ref_oid("main") == base
+        assert ops.server.read(HEAD, "k8s/app00/values-prod.yaml") == values("app00", NEWER)
