@@ -55,7 +55,7 @@ def schema(with_commit_mutation: bool = True, enabled: frozenset[str] = frozense
         definitions.append(node)
     doc = dataclasses.replace(doc, definitions=tuple(definitions))
     built = build_ast_schema(doc)
-    for name in ("GitObject", "Node", "RequestedReviewer"):
+    for name in ("GitObject", "Node", "RequestedReviewer", "Actor"):
         built.type_map[name].resolve_type = lambda value, info, type_: value.typename  # type: ignore[attr-defined]
     return built
 

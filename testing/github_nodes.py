@@ -320,6 +320,10 @@ class PRNode:
         teams = [_Reviewer("Team", slug=n) for n in self.pr.team_reviewers]
         return page([{"requestedReviewer": r} for r in users + teams], "reviewRequests", first)
 
+    def latestReviews(self, info: Any, first: int | None = None) -> dict[str, Any]:
+        reviews = [{"id": f"PRR_{n}", "author": _Reviewer("User", login=n)} for n in self.pr.reviews]
+        return page(reviews, "latestReviews", first)
+
 
 class _Reviewer:
     def __init__(self, typename: str, login: str = "", slug: str = "") -> None:

@@ -61,6 +61,7 @@ class PullRequest:
     merge_commit: str | None = None
     closed_head_oid: str | None = None
     comments: list[str] = field(default_factory=list)
+    reviews: list[str] = field(default_factory=list)  # logins that submitted a review
 
 
 class GitHubState:
@@ -227,6 +228,15 @@ class GitHubState:
             if self.merge_state(pr) == "CLEAN":
                 raise StateError("Pull request is in clean status")
             pr.auto_merge, pr.auto_merge_at = method, now()
+
+    def submit_review(self, pr: PullRequest, login: str) -> None:
+        """A requested reviewer reviews: "Once a requested reviewer submits a review, they are no longer
+        considered a requested reviewer" (REST "Get all requested reviewers for a pull request",
+        https://docs.github.com/en/rest/pulls/review-requests)."""
+        with self.lock:
+            pr.reviewers = [r for r in pr.reviewers if r.lower() != login.lower()]
+            if login not in pr.reviews:
+                pr.reviews.append(login)
 
     def set_status(self, oid: str, state: str) -> None:
         """Record a combined check state for a commit; fires auto-merge like GitHub does."""

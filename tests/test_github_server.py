@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from testing import github_openapi
-from testing.github_server import Fault, GitHubServer, start_github
+from testing.github_faults import Fault
+from testing.github_server import GitHubServer, start_github
 
 TOKEN = "ghp_" + "Srv3r" * 8
 H = {"Authorization": f"token {TOKEN}"}

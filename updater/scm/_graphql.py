@@ -18,6 +18,7 @@ PR_FIELDS = (
     " labels(first: 100) { nodes { name } } assignees(first: 100) { nodes { login } }"
     " reviewRequests(first: 100) { nodes { requestedReviewer {"
     " ... on User { login } ... on Team { slug } } } }"
+    " latestReviews(first: 100) { nodes { author { login } } }"
 )
 # What supersede detection needs of the other open PRs (a page of 100 stays small).
 OPEN_FIELDS = "id number url headRefName body headRef { id }"
@@ -73,6 +74,8 @@ class PullRequest:
     assignees: frozenset[str] = frozenset()
     reviewers: frozenset[str] = frozenset()  # users whose review is requested (logins)
     team_reviewers: frozenset[str] = frozenset()  # teams whose review is requested (slugs)
+    # users who reviewed: GitHub drops a reviewer from the requests once they review
+    reviewed: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -220,6 +223,11 @@ def parse_pull(node: dict[str, Any]) -> PullRequest:
         assignees=frozenset(n["login"] for n in (node.get("assignees") or {}).get("nodes", [])),
         reviewers=frozenset(users),
         team_reviewers=frozenset(teams),
+        reviewed=frozenset(
+            str((n.get("author") or {}).get("login"))
+            for n in (node.get("latestReviews") or {}).get("nodes") or []
+            if (n.get("author") or {}).get("login")
+        ),
     )
 
 

@@ -1,9 +1,10 @@
 """Our PR's labels, assignees and review requests: send only what the PR lacks.
 
 GitHub matches label names and logins case-insensitively (a label given as "Deploy" is the
-repository's "deploy"), and reads team review requests back as teams (`... on Team { slug }`), so
-the comparison is done the same way; a setting that is already there is never sent again nor
-reported as a change. Writes are REST, by name (GraphQL's requestReviews wants node ids).
+repository's "deploy"), reads team review requests back as teams (`... on Team { slug }`), and drops
+a reviewer from the requests once they review, so the comparison is done the same way (a reviewer
+who reviewed counts as there); a setting that is already there is never sent again nor reported as
+a change. Writes are REST, by name (GraphQL's requestReviews wants node ids).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def writes(spec: PullRequestSpec, pr: gql.PullRequest) -> list[Write]:
         body["assignees"] = sorted([*pr.assignees, *assignees])
     if body:
         out.append(Write("PATCH", f"/issues/{pr.number}", body, "label the pull request"))
-    users = missing(spec.reviewers, pr.reviewers)
+    users = missing(spec.reviewers, pr.reviewers | pr.reviewed)  # a review ends the request
     teams = missing([team_slug(t) for t in spec.team_reviewers], pr.team_reviewers)
     if users or teams:
         request = {"reviewers": users, "team_reviewers": teams}

@@ -118,38 +118,42 @@ class PullRun(Run):
         the PR (`part`, its answer left in `self.folded`). Two writes."""
         assert snap.base_oid is not None
         scratch = gql.scratch_branch(self.spec.head)
-        if self.gh.graphql_commit is False:  # older GHES: the Git Data API builds the commit with no ref
+        if self.gh.graphql_commit is False:  # older GHES: the Git Data API builds the commit with no
+            # ref at all, then the head moves to it (forced); the PR update goes alone (not folded)
             commit = self.rest_commit(snap, "", changes, ref_mode="none")
-            scratch_id = None
-        else:
-            first = (
-                gql.reset_ref(snap.scratch_ref_id, snap.base_oid, alias="scratch")
-                if snap.scratch_ref_id
-                else gql.create_ref(snap.repo_id, scratch, snap.base_oid, alias="scratch")
-            )
-            commit_part = gql.commit_on_branch(
-                self.gh.repository, scratch, snap.base_oid, changes, self.request.message
-            )
-            try:
-                results = self.mutate([first, commit_part])
-            except NoCommitMutation:
-                self.gh.graphql_commit = False
-                return self.update_open(snap, ours, changes, part)
-            self.gh.graphql_commit = True
-            data, error = results["scratch"]
-            if error or not data:
-                raise LostRace(f"could not prepare {scratch}: {(error or {}).get('message')}")
-            scratch_id = data["ref"]["id"]
-            data, error = results["commit"]
-            if error:
-                if is_stale(error):
-                    raise LostRace(f"{scratch} moved while committing")
-                raise RemoteError(f"GitHub refused the commit to {scratch}: {error.get('message')}")
-            commit = str(data["commit"]["oid"])
+            move = {"sha": commit, "force": True}
+            self.write_rest("PATCH", f"/git/refs/heads/{self.spec.head}", move, f"update {self.spec.head}")
+            self.folded = {}
+            return commit
+        first = (
+            gql.reset_ref(snap.scratch_ref_id, snap.base_oid, alias="scratch")
+            if snap.scratch_ref_id
+            else gql.create_ref(snap.repo_id, scratch, snap.base_oid, alias="scratch")
+        )
+        commit_part = gql.commit_on_branch(
+            self.gh.repository, scratch, snap.base_oid, changes, self.request.message
+        )
+        try:
+            results = self.mutate([first, commit_part])
+        except NoCommitMutation:
+            self.gh.graphql_commit = False
+            return self.update_open(snap, ours, changes, part)
+        self.gh.graphql_commit = True
+        data, error = results["scratch"]
+        if error or not data:
+            raise LostRace(f"could not prepare {scratch}: {(error or {}).get('message')}")
+        scratch_id = data["ref"]["id"]
+        data, error = results["commit"]
+        if error:
+            if is_stale(error):
+                raise LostRace(f"{scratch} moved while committing")
+            raise RemoteError(f"GitHub refused the commit to {scratch}: {error.get('message')}")
+        commit = str(data["commit"]["oid"])
         assert ours.head_ref_id is not None or snap.head_ref_id is not None
-        parts = [gql.reset_ref(str(snap.head_ref_id or ours.head_ref_id), commit, alias="head")]
-        if scratch_id:
-            parts.append(gql.delete_ref("scratch", scratch_id))
+        parts = [
+            gql.reset_ref(str(snap.head_ref_id or ours.head_ref_id), commit, alias="head"),
+            gql.delete_ref("scratch", scratch_id),
+        ]
         self.scratch_cleared = True
         if part is not None:
             parts.append(part)
