@@ -106,3 +106,13 @@ def test_nothing_found_in_text_mode_says_what_was_looked_for(template: Path) -> 
     assert message.startswith(f"{template}: no reference to ghcr.io/org/app found: looked for ")
     assert message.endswith("(text mode: not YAML at line 4)")
     assert_untouched(template)
+
+
+def test_set_marker_in_the_chart_template(tmp_path: Path) -> None:
+    text = DEPLOYMENT.replace(f'"{IMAGE}:{TAG}"', f'"{IMAGE}:{TAG}"  # updater: proxy')
+    template = write_chart(tmp_path, deployment=text)
+    result = run("set", "--json", str(template), "--marker", "proxy", NEW)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["mode"], report["key"], report["line"], report["old"]) == ("text", "marker proxy", 32, TAG)
+    assert template.read_text() == text.replace(f'"{IMAGE}:{TAG}"', f'"{IMAGE}:{NEW}"')
