@@ -257,3 +257,24 @@ def test_escaped_braces_defines_and_raw_strings_are_actions() -> None:
         "image: haoict/send2ereader:v1\n"
     )
     assert image(text) == text.replace(":v1", f":{NEW}")
+
+
+def test_a_registry_the_template_fills_in_is_refused() -> None:
+    text = "{{- if .Values.x }}\nimage: {{ .Values.registry }}/haoict/send2ereader:v1\n{{- end }}\n"
+    message = refusal(text, Locator(image=IMAGE))
+    assert message.startswith(f"{SRC}:2: ") and "registry or name the template fills in" in message
+    assert "'{{ .Values.registry }}/haoict/send2ereader:v1'" in message
+
+
+def test_a_hash_inside_quotes_is_not_a_comment() -> None:
+    text = (
+        "{{- if .Values.x }}\n"
+        'args: ["--color", "a #fff", haoict/send2ereader:v1]\n'
+        "note: 'it''s #1' # updater: web\n"
+        "tag: \"v1\"  # was 'x #y' # updater: web\n"
+        "{{- end }}\n"
+    )
+    assert image(text) == text.replace("send2ereader:v1", f"send2ereader:{NEW}")
+    # The marked value is the whole quoted string; the `tag:` line's first comment is not the marker.
+    marked = edit(text, Locator(marker="web"), NEW, source=SRC).text
+    assert marked == text.replace("'it''s #1'", f"'{NEW}'")

@@ -16,9 +16,15 @@ NEW = "master-202402011200"
 
 @pytest.fixture
 def template(tmp_path: Path) -> Path:
-    path = write_chart(tmp_path)
+    return chart_where(tmp_path, f'"{IMAGE}:{TAG}"')[0]
+
+
+def chart_where(tmp_path: Path, second_image: str) -> tuple[Path, str]:
+    """Write the chart with its second (quoted) image written as `second_image`; old mtime."""
+    text = DEPLOYMENT.replace(f'"{IMAGE}:{TAG}"', second_image)
+    path = write_chart(tmp_path, deployment=text)
     os.utime(path, (1_000_000_000, 1_000_000_000))
-    return path
+    return path, text
 
 
 def assert_untouched(path: Path, text: str = DEPLOYMENT) -> None:
@@ -78,9 +84,7 @@ def test_a_key_path_on_the_template_is_refused_with_what_to_use(template: Path) 
 
 
 def test_a_tag_from_values_is_refused_naming_the_line(tmp_path: Path) -> None:
-    text = DEPLOYMENT.replace(f'"{IMAGE}:{TAG}"', f'"{IMAGE}:{{{{ .Values.image.tag }}}}"')
-    template = write_chart(tmp_path, deployment=text)
-    os.utime(template, (1_000_000_000, 1_000_000_000))
+    template, text = chart_where(tmp_path, f'"{IMAGE}:{{{{ .Values.image.tag }}}}"')
     message = error_line(run("set", str(template), "--image", IMAGE, NEW))
     assert (
         message.startswith(f"{template}:32: ")
@@ -90,9 +94,7 @@ def test_a_tag_from_values_is_refused_naming_the_line(tmp_path: Path) -> None:
 
 
 def test_different_tags_need_all(tmp_path: Path) -> None:
-    text = DEPLOYMENT.replace(f'"{IMAGE}:{TAG}"', f'"{IMAGE}:develop-202401010000"')
-    template = write_chart(tmp_path, deployment=text)
-    os.utime(template, (1_000_000_000, 1_000_000_000))
+    template, text = chart_where(tmp_path, f'"{IMAGE}:develop-202401010000"')
     message = error_line(run("set", str(template), "--image", IMAGE, NEW))
     assert f"line 21 ({TAG}), line 32 (develop-202401010000)" in message and "--all" in message
     assert_untouched(template, text)
@@ -106,3 +108,12 @@ def test_nothing_found_in_text_mode_says_what_was_looked_for(template: Path) -> 
     assert message.startswith(f"{template}: no reference to ghcr.io/org/app found: looked for ")
     assert message.endswith("(text mode: not YAML at line 4)")
     assert_untouched(template)
+
+
+def test_set_marker_in_the_chart_template(tmp_path: Path) -> None:
+    template, text = chart_where(tmp_path, f'"{IMAGE}:{TAG}"  # updater: proxy')
+    result = run("set", "--json", str(template), "--marker", "proxy", NEW)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["mode"], report["key"], report["line"], report["old"]) == ("text", "marker proxy", 32, TAG)
+    assert template.read_text() == text.replace(f'"{IMAGE}:{TAG}"', f'"{IMAGE}:{NEW}"')

@@ -44,15 +44,17 @@ def expected_refusal(lines: list[templategen.Line], value: str, all_matches: boo
     return None
 
 
-@settings(
-    max_examples=int(os.environ.get("TEXTEDIT_EXAMPLES", "300")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+EXAMPLES = int(os.environ.get("TEXTEDIT_EXAMPLES", "300"))
+LAYOUT = {
+    "lines": templategen.templates(),
+    "newline": st.sampled_from(["\n", "\r\n"]),
+    "final_newline": st.booleans(),
+}
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    lines=templategen.templates(),
-    newline=st.sampled_from(["\n", "\r\n"]),
-    final_newline=st.booleans(),
+    **LAYOUT,
     value=VALUES,
     image=IMAGES,
     all_matches=st.booleans(),
@@ -95,17 +97,8 @@ MARKER_VALUES = st.one_of(
 )
 
 
-@settings(
-    max_examples=int(os.environ.get("TEXTEDIT_EXAMPLES", "300")) // 2,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-@given(
-    lines=templategen.templates(),
-    newline=st.sampled_from(["\n", "\r\n"]),
-    final_newline=st.booleans(),
-    value=MARKER_VALUES,
-)
+@settings(max_examples=EXAMPLES // 2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**LAYOUT, value=MARKER_VALUES)
 def test_random_templates_with_markers_get_an_exact_edit_or_a_one_line_refusal(
     lines: list[templategen.Line], newline: str, final_newline: bool, value: str
 ) -> None:

@@ -19,6 +19,8 @@ from updater.yamledit.model import Locator, YamlEditError
 
 @dataclass(frozen=True)
 class NotYaml:
+    """Why a file is read as text: where the YAML reader stopped, and its problem."""
+
     line: int
     problem: str
 

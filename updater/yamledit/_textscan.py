@@ -202,15 +202,61 @@ def _string_end(text: str, pos: int, quote: str) -> int:
 
 
 def _comment_starts(text: str, scan: Scan) -> dict[int, int]:
-    """Return line -> offset of the `#` that starts a comment there (after a blank or at line start)."""
+    """Return line -> offset of the `#` that starts a comment there, as YAML reads one.
+
+    A comment starts at a `#` at the line start or after a blank, outside template actions and
+    outside a quoted string (`"a #b"`, `'#fff'`).
+    """
     found: dict[int, int] = {}
     pos = text.find("#")
     while pos >= 0:
         line = scan.lines.line(pos)
-        if line not in found and (pos == 0 or text[pos - 1] in " \t\n\r") and scan.action_at(pos) is None:
+        if (
+            (pos == 0 or text[pos - 1] in " \t\n\r")
+            and scan.action_at(pos) is None
+            and not _quoted(text, scan, scan.lines.start(line), pos)
+        ):
             found[line] = pos
+            eol = text.find("\n", pos)
+            pos = text.find("#", eol) if eol >= 0 else -1
+            continue
         pos = text.find("#", pos + 1)
     return found
+
+
+def _quoted(text: str, scan: Scan, start: int, pos: int) -> bool:
+    """True when `pos` lies inside a quoted string that opens on its line (actions skipped)."""
+    return _open_quote(text, scan, start, pos) is not None
+
+
+def _opening_quote(text: str, scan: Scan, start: int, close: int) -> int | None:
+    """Return where the string that the quote at `close` ends was opened, on its line, or None."""
+    opening = _open_quote(text, scan, start, close)
+    return opening if opening is not None and text[opening] == text[close] else None
+
+
+def _open_quote(text: str, scan: Scan, start: int, pos: int) -> int | None:
+    """Return the offset of the quote of the string open at `pos` (scanning from `start`), or None."""
+    quote, opening = "", None
+    i = start
+    while i < pos:
+        action = scan.action_at(i)
+        if action is not None:
+            i = action.end
+            continue
+        char = text[i]
+        if not quote:
+            if char in "\"'" and (i == start or text[i - 1] in " \t[{,:=("):
+                quote, opening = char, i
+        elif quote == '"' and char == "\\":
+            i += 1
+        elif char == quote:
+            if quote == "'" and text[i + 1 : i + 2] == "'" and i + 1 < pos:  # '' escapes a quote
+                i += 1
+            else:
+                quote, opening = "", None
+        i += 1
+    return opening
 
 
 # ---- image references ------------------------------------------------------------------------------
@@ -254,9 +300,16 @@ def templated(scan: Scan, repo: str, *, found_elsewhere: bool = False) -> YamlEd
     refs, glued, inside = references(scan, repo)
     if glued:
         word = glued[0]
-        action = scan.action_at(word.end) or scan.action_at(word.start - 1)
-        start = min(word.start, action.start) if action else word.start
-        end = max(word.end, action.end) if action else word.end
+        after = scan.action_at(word.end)  # `repo:{{ … }}`: the template writes the tag
+        before = scan.action_at(word.start - 1) if word.start else None  # `{{ … }}/repo:tag`
+        start = before.start if before else word.start
+        end = after.end if after else word.end
+        if after is None:
+            return scan.error(
+                word.start,
+                f"{repo} is written with a registry or name the template fills in "
+                f"({scan.snippet(start, end)}): edit the line by hand, or target the values file",
+            )
         return scan.error(
             word.start,
             f"{repo} is written with a tag the template fills in ({scan.snippet(start, end)}): "
@@ -341,8 +394,8 @@ def _value_before(scan: Scan, hash_at: int, whole: bool, wanted: str) -> Marked:
         raise _from_values(scan, line_start, hash_at, f"the value marked {wanted}")
     if end > line_start and text[end - 1] in "\"'":
         quote = text[end - 1]
-        opening = text.rfind(quote, line_start, end - 1)
-        if opening < 0:
+        opening = _opening_quote(text, scan, line_start, end - 1)
+        if opening is None:
             raise scan.error(hash_at, f"the value marked {wanted} has no opening {quote}")
         value = text[opening + 1 : end - 1]
         if "{{" in value:
