@@ -36,7 +36,7 @@ def build_deploy(
         url = check_url(data["server"])
     except InputError as exc:
         raise loaded.error(
-            ("deploy", "server"), exc.message.removeprefix("deploy.server "), at_value=True
+            ("deploy", "server"), exc.message.removeprefix("deploy.server: ").removeprefix("deploy.server "), at_value=True
         ) from None
     ca_file = data.get("ca-file")
     if ca_file is not None:
