@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import threading
 import time
 from collections import Counter
@@ -359,14 +360,17 @@ def start_argocd(
     bare: Path,
     apps: list[AppSpec],
     tokens: dict[str, Grant] | None = None,
+    tls: ssl.SSLContext | None = None,
     **controller_options: Any,
 ) -> Iterator[ArgoCD]:
-    """Run a loopback Argo CD over bare repo `bare` on 127.0.0.1 until the block ends."""
+    """Run a loopback Argo CD over bare repo `bare` on 127.0.0.1 until the block ends (HTTPS with `tls`)."""
     controller = Controller(bare, apps, **controller_options)
     server = ArgoCD(url="", controller=controller, tokens=dict(tokens or {"argocd-test-token": Grant()}))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))
     httpd.daemon_threads = True
-    server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    server.url = f"{'https' if tls else 'http'}://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

@@ -11,6 +11,7 @@ import pytest
 
 from testing.argocd_server import AppSpec, ArgoCD, Grant, ImageSource, start_argocd
 from testing.gitrepo import Remote, make_remote
+from testing.tls import self_signed, server_context
 from updater.deploy import argocd
 from updater.deploy.decide import DEGRADED, HEALTHY, NEEDS_SYNC, Expectation
 from updater.deploy.settings import Server
@@ -184,3 +185,14 @@ def test_manual_sync_only_with_sync(server: ArgoCD, remote: Remote) -> None:
     (synced,) = wait(_client(server), [watch], sync=True, **args)  # type: ignore[arg-type]
     assert synced.verdict.state == HEALTHY and synced.to_json()["sync_requested"] is True
     assert server.counts["sync"] == 1
+
+
+def test_tls_with_a_ca_file_or_insecure(remote: Remote, tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path / "tls")
+    with start_argocd(remote.bare, [_spec("api")], {TOKEN: Grant()}, tls=server_context(cert, key)) as s:
+        assert s.url.startswith("https://")
+        env = {"ARGOCD_AUTH_TOKEN": TOKEN}
+        assert argocd.ArgoCD(Server(s.url, ca_file=str(cert)), env).get("api").name == "api"
+        assert argocd.ArgoCD(Server(s.url, insecure=True), env).get("api").name == "api"
+        with pytest.raises(RemoteError, match=r"TLS verification failed: set deploy\.ca-file"):
+            argocd.ArgoCD(Server(s.url), env).get("api")

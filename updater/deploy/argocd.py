@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3
 
 from updater import __version__
 from updater.deploy.application import Application, ShapeError, parse, parse_list, printable
@@ -74,7 +76,8 @@ class ArgoCD:
         self._session = requests.Session()
         self._session.headers["User-Agent"] = f"updater/{__version__}"
         self._session.headers["Authorization"] = f"Bearer {token}"
-        self._session.verify = server.ca_file if server.ca_file else not server.insecure
+        # Passed on every request: a session-level value loses to REQUESTS_CA_BUNDLE in the environment.
+        self._verify: str | bool = server.ca_file if server.ca_file else not server.insecure
 
     def close(self) -> None:
         self._session.close()
@@ -163,14 +166,18 @@ class ArgoCD:
     ) -> object:
         self.counts[kind] += 1
         try:
-            response = self._session.request(
-                method,
-                self.base + path,
-                params=params,
-                json=body,
-                timeout=retry.timeout(10.0, 60.0),
-                stream=True,
-            )
+            with warnings.catch_warnings():
+                if self._verify is False:  # the user chose deploy.insecure: say it once, in the docs
+                    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                response = self._session.request(
+                    method,
+                    self.base + path,
+                    params=params,
+                    json=body,
+                    timeout=retry.timeout(10.0, 60.0),
+                    stream=True,
+                    verify=self._verify,
+                )
         except requests.exceptions.SSLError:
             raise RemoteError(
                 f"Argo CD {self.label}: TLS verification failed: set deploy.ca-file to the server's CA "
