@@ -15,6 +15,7 @@ import pytest
 from testing.argocd_server import AppSpec, ArgoCD, Grant, ImageSource, start_argocd
 from testing.cli import run
 from testing.gitrepo import TAGS, GitOps, two_env_gitops
+from updater.commands import deploy_options
 
 TOKEN = "argocd-cli-secret-0042"
 ENV = {"ARGOCD_AUTH_TOKEN": TOKEN}
@@ -236,3 +237,16 @@ def test_bad_deploy_config_and_missing_token_change_nothing(ops: GitOps) -> None
         lone = _updater(ops, "bump", "--env", "staging", "--app", "api", "--sha", "1b2c3d4", "--sync")
         assert lone.returncode == 2 and "need --wait-deployed" in lone.stderr
         assert ops.remote.count() == before and server.total() == 0
+
+
+def test_a_bar_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy_options.bar(30, 120, 2)
+    deploy_options.progress("argocd: api (staging, api-staging): healthy: Synced")
+    assert capsys.readouterr().err == "argocd: api (staging, api-staging): healthy: Synced\n"  # a CI log
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    deploy_options.bar(30, 120, 2)
+    deploy_options.progress("done")
+    err = capsys.readouterr().err
+    assert err == "\r\033[K[#######.......................] 30s/120s, waiting for 2 app(s)\r\033[Kdone\n"
