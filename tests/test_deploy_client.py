@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -196,3 +197,17 @@ def test_tls_with_a_ca_file_or_insecure(remote: Remote, tmp_path: Path) -> None:
         assert argocd.ArgoCD(Server(s.url, insecure=True), env).get("api").name == "api"
         with pytest.raises(RemoteError, match=r"TLS verification failed: set deploy\.ca-file"):
             argocd.ArgoCD(Server(s.url), env).get("api")
+
+
+def test_a_sync_is_resent_only_when_it_did_not_happen(server: ArgoCD, remote: Remote) -> None:
+    commit = remote.commit({"k8s/api/values.yaml": _values("v2")}, "bump")
+    watch = Watch("api", "staging", "manual", Expectation(commit, "v2"))
+    args: dict[str, Any] = {"timeout": 20, "sync": True, "ancestry": _ancestry(remote), "progress": print}
+    server.fail("sync", 502, lost=True)  # Argo CD started the sync; the answer was lost on the way
+    (first,) = wait(_client(server), [watch], **args)
+    assert first.ok and server.counts["sync"] == 1  # read back, saw the operation: not sent again
+    commit = remote.commit({"k8s/api/values.yaml": _values("v3")}, "bump")
+    watch = Watch("api", "staging", "manual", Expectation(commit, "v3"))
+    server.fail("sync", 503)  # refused before anything happened
+    (second,) = wait(_client(server), [watch], **args)
+    assert second.ok and server.counts["sync"] == 3  # the refused one, then one that worked
