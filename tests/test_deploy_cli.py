@@ -250,3 +250,39 @@ def test_a_bar_only_on_a_terminal(
     deploy_options.progress("done")
     err = capsys.readouterr().err
     assert err == "\r\033[K[#######.......................] 30s/120s, waiting for 2 app(s)\r\033[Kdone\n"
+
+
+def test_promote_waits_for_the_target_environment_and_syncs_it(ops: GitOps) -> None:
+    with _argocd(ops) as server:
+        bumped = _updater(ops, "bump", "--env", "staging", "--app", "api", "--sha", "1b2c3d4")
+        assert bumped.returncode == 0, bumped.stderr
+        result = _updater(
+            ops, "promote", "--to", "production", "--app", "api", "--wait-deployed", "60s", "--sync", "--json"
+        )
+        assert result.returncode == 0, result.stderr
+        out = json.loads(result.stdout)
+        (app,) = out["deploy"]["apps"]
+        assert (app["application"], app["state"], app["revision"]) == (
+            "api-production",
+            "healthy",
+            out["commit"],
+        )
+        assert app["images"] == [f"example/api:{TAGS[1]}"] and app["sync_requested"] is True
+        assert server.counts["sync"] == 1
+
+
+def test_rollback_command_waits_and_a_later_commit_still_counts(ops: GitOps) -> None:
+    with _argocd(ops):
+        assert _updater(ops, "bump", "--env", "staging", "--app", "api", "--sha", "1b2c3d4").returncode == 0
+        result = _updater(
+            ops, "rollback", "--env", "staging", "--app", "api", "--wait-deployed", "60s", "--json"
+        )
+        assert result.returncode == 0, result.stderr
+        (app,) = json.loads(result.stdout)["deploy"]["apps"]
+        assert app["state"] == "healthy" and app["images"] == [f"example/api:{TAGS[0]}"]
+        # Someone lands an unrelated commit after ours: Argo CD reports that descendant, which counts.
+        later = ops.remote.commit({"README.md": "unrelated\n"}, "docs")
+        waited = _updater(ops, "deployed", "--env", "staging", "--app", "api", "--wait", "30s", "--json")
+        assert waited.returncode == 0, waited.stderr
+        (again,) = json.loads(waited.stdout)["deploy"]["apps"]
+        assert again["revision"] == later and again["commit"] != later and again["state"] == "healthy"
