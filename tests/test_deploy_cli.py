@@ -286,3 +286,14 @@ def test_rollback_command_waits_and_a_later_commit_still_counts(ops: GitOps) -> 
         assert waited.returncode == 0, waited.stderr
         (again,) = json.loads(waited.stdout)["deploy"]["apps"]
         assert again["revision"] == later and again["commit"] != later and again["state"] == "healthy"
+
+
+def test_every_app_of_a_bump_is_waited_for_in_one_loop(ops: GitOps) -> None:
+    with _argocd(ops) as server:
+        result = _updater(ops, "bump", "--env", "staging", "--sha", "1b2c3d4", "--wait-deployed", "60s")
+        assert result.returncode == 0, result.stderr
+        table = result.stdout.splitlines()
+        rows = [line.split() for line in table if line.startswith(("api ", "web "))]
+        assert [(r[0], r[1], r[2]) for r in rows[-2:]] == [("api", "api-staging", "healthy"),
+                                                           ("web", "web-staging", "healthy")]  # fmt: skip
+        assert server.counts["refresh"] == 2  # one refresh per Application, then plain reads

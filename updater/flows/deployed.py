@@ -77,7 +77,10 @@ def last_commit(backend: Backend, item: planning.AppPlan) -> str:
     """Return the newest commit on the app's branch that touched its (first) values file."""
     revisions = backend.history(item.branch, item.targets[0].file, 1)
     if not revisions:
-        raise InputError(f"{item.app} ({item.env}): {item.targets[0].file} has no history on {item.branch}")
+        raise InputError(
+            f"{item.app} ({item.env}): no commit of {item.targets[0].file} on {item.branch} to wait for "
+            "(the Argo CD wait needs git history: scm.provider git or github)"
+        )
     return revisions[0].commit
 
 
