@@ -24,7 +24,8 @@ Errors, as Argo CD's gRPC gateway writes them (a runtimeError body: `error`, `co
   for both so that existence does not leak (server/application/application.go getAppEnforceRBAC; with
   a `project` given, a missing app the token could see answers 404 NotFound).
 - a sync while an operation runs: 400 "another operation is already in progress" (FailedPrecondition).
-- injected faults (`fail`): any status, with Retry-After, or a body that is not an Application.
+- injected faults (`fail`): any status, with Retry-After, or a body that is not an Application; with
+  `lost=True` the request is carried out first and only its answer is replaced (a lost answer).
 Every request is counted by route (`counts`: list, get, refresh, sync) and logged (`requests`).
 """
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import threading
 import time
 from collections import Counter
@@ -84,6 +86,7 @@ class Fault:
     times: int = 1
     retry_after: str | None = None
     body: bytes | None = None  # a raw body instead of the runtimeError (bad shapes, huge answers)
+    lost: bool = False  # carry the request out, then answer with the fault: a lost answer
 
 
 class _Refused(Exception):
@@ -227,7 +230,7 @@ def _handler(server: ArgoCD) -> type[BaseHTTPRequestHandler]:
                 server.counts[route] += 1
                 server.requests.append(f"{method} {self.path}")
             fault = server._draw(route)
-            if fault is not None:
+            if fault is not None and not fault.lost:
                 self._fault(fault, method, template)
                 return
             try:
@@ -247,6 +250,9 @@ def _handler(server: ArgoCD) -> type[BaseHTTPRequestHandler]:
                 message = str(refused)
                 error = {"error": message, "code": _GRPC.get(refused.status, 2), "message": message}
                 self._send(refused.status, error, (method, template))
+                return
+            if fault is not None:  # done, but the client never learns it
+                self._fault(fault, method, template)
                 return
             self._send(200, body, (method, template))
 
@@ -359,14 +365,17 @@ def start_argocd(
     bare: Path,
     apps: list[AppSpec],
     tokens: dict[str, Grant] | None = None,
+    tls: ssl.SSLContext | None = None,
     **controller_options: Any,
 ) -> Iterator[ArgoCD]:
-    """Run a loopback Argo CD over bare repo `bare` on 127.0.0.1 until the block ends."""
+    """Run a loopback Argo CD over bare repo `bare` on 127.0.0.1 until the block ends (HTTPS with `tls`)."""
     controller = Controller(bare, apps, **controller_options)
     server = ArgoCD(url="", controller=controller, tokens=dict(tokens or {"argocd-test-token": Grant()}))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))
     httpd.daemon_threads = True
-    server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    server.url = f"{'https' if tls else 'http'}://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

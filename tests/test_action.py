@@ -517,3 +517,15 @@ def test_summary_and_outputs_of_a_deploy_wait() -> None:
         in text
     )
     assert "`api`: Degraded: deadline|x" in text and "Rolled back: api v2 → v1" in text
+
+
+def test_summary_of_the_deployed_command() -> None:
+    result = {"command": "deployed", "env": "prod", "deploy": {"ok": True, "apps": [
+        {"app": "api", "application": "api-prod", "state": "healthy", "revision": "a" * 40, "sync": "Synced",
+         "health": "Healthy", "images": ["r/api:v2"], "synced_after": 1.5, "healthy_after": 2.5}],
+        "rollback": None}}  # fmt: skip
+    text = ci.summary(result)
+    assert "Nothing to report" not in text and "Argo CD, environment `prod`:" in text
+    row = "| `api` | `api-prod` | `healthy` | `aaaaaaaaaaaa` | `Synced` | `Healthy` | `r/api:v2` |"
+    assert row + " `1.5s` | `2.5s` |" in text
+    assert ci.outputs(result)["deployed"] == "true"

@@ -15,6 +15,7 @@ import pytest
 from testing.argocd_server import AppSpec, ArgoCD, Grant, ImageSource, start_argocd
 from testing.cli import run
 from testing.gitrepo import TAGS, GitOps, two_env_gitops
+from updater.commands import deploy_options
 
 TOKEN = "argocd-cli-secret-0042"
 ENV = {"ARGOCD_AUTH_TOKEN": TOKEN}
@@ -236,3 +237,63 @@ def test_bad_deploy_config_and_missing_token_change_nothing(ops: GitOps) -> None
         lone = _updater(ops, "bump", "--env", "staging", "--app", "api", "--sha", "1b2c3d4", "--sync")
         assert lone.returncode == 2 and "need --wait-deployed" in lone.stderr
         assert ops.remote.count() == before and server.total() == 0
+
+
+def test_a_bar_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy_options.bar(30, 120, 2)
+    deploy_options.progress("argocd: api (staging, api-staging): healthy: Synced")
+    assert capsys.readouterr().err == "argocd: api (staging, api-staging): healthy: Synced\n"  # a CI log
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    deploy_options.bar(30, 120, 2)
+    deploy_options.progress("done")
+    err = capsys.readouterr().err
+    assert err == "\r\033[K[#######.......................] 30s/120s, waiting for 2 app(s)\r\033[Kdone\n"
+
+
+def test_promote_waits_for_the_target_environment_and_syncs_it(ops: GitOps) -> None:
+    with _argocd(ops) as server:
+        bumped = _updater(ops, "bump", "--env", "staging", "--app", "api", "--sha", "1b2c3d4")
+        assert bumped.returncode == 0, bumped.stderr
+        result = _updater(
+            ops, "promote", "--to", "production", "--app", "api", "--wait-deployed", "60s", "--sync", "--json"
+        )
+        assert result.returncode == 0, result.stderr
+        out = json.loads(result.stdout)
+        (app,) = out["deploy"]["apps"]
+        assert (app["application"], app["state"], app["revision"]) == (
+            "api-production",
+            "healthy",
+            out["commit"],
+        )
+        assert app["images"] == [f"example/api:{TAGS[1]}"] and app["sync_requested"] is True
+        assert server.counts["sync"] == 1
+
+
+def test_rollback_command_waits_and_a_later_commit_still_counts(ops: GitOps) -> None:
+    with _argocd(ops):
+        assert _updater(ops, "bump", "--env", "staging", "--app", "api", "--sha", "1b2c3d4").returncode == 0
+        result = _updater(
+            ops, "rollback", "--env", "staging", "--app", "api", "--wait-deployed", "60s", "--json"
+        )
+        assert result.returncode == 0, result.stderr
+        (app,) = json.loads(result.stdout)["deploy"]["apps"]
+        assert app["state"] == "healthy" and app["images"] == [f"example/api:{TAGS[0]}"]
+        # Someone lands an unrelated commit after ours: Argo CD reports that descendant, which counts.
+        later = ops.remote.commit({"README.md": "unrelated\n"}, "docs")
+        waited = _updater(ops, "deployed", "--env", "staging", "--app", "api", "--wait", "30s", "--json")
+        assert waited.returncode == 0, waited.stderr
+        (again,) = json.loads(waited.stdout)["deploy"]["apps"]
+        assert again["revision"] == later and again["commit"] != later and again["state"] == "healthy"
+
+
+def test_every_app_of_a_bump_is_waited_for_in_one_loop(ops: GitOps) -> None:
+    with _argocd(ops) as server:
+        result = _updater(ops, "bump", "--env", "staging", "--sha", "1b2c3d4", "--wait-deployed", "60s")
+        assert result.returncode == 0, result.stderr
+        table = result.stdout.splitlines()
+        rows = [line.split() for line in table if line.startswith(("api ", "web "))]
+        assert [(r[0], r[1], r[2]) for r in rows[-2:]] == [("api", "api-staging", "healthy"),
+                                                           ("web", "web-staging", "healthy")]  # fmt: skip
+        assert server.counts["refresh"] == 2  # one refresh per Application, then plain reads

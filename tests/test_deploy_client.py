@@ -6,11 +6,13 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from testing.argocd_server import AppSpec, ArgoCD, Grant, ImageSource, start_argocd
 from testing.gitrepo import Remote, make_remote
+from testing.tls import self_signed, server_context
 from updater.deploy import argocd
 from updater.deploy.decide import DEGRADED, HEALTHY, NEEDS_SYNC, Expectation
 from updater.deploy.settings import Server
@@ -184,3 +186,28 @@ def test_manual_sync_only_with_sync(server: ArgoCD, remote: Remote) -> None:
     (synced,) = wait(_client(server), [watch], sync=True, **args)  # type: ignore[arg-type]
     assert synced.verdict.state == HEALTHY and synced.to_json()["sync_requested"] is True
     assert server.counts["sync"] == 1
+
+
+def test_tls_with_a_ca_file_or_insecure(remote: Remote, tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path / "tls")
+    with start_argocd(remote.bare, [_spec("api")], {TOKEN: Grant()}, tls=server_context(cert, key)) as s:
+        assert s.url.startswith("https://")
+        env = {"ARGOCD_AUTH_TOKEN": TOKEN}
+        assert argocd.ArgoCD(Server(s.url, ca_file=str(cert)), env).get("api").name == "api"
+        assert argocd.ArgoCD(Server(s.url, insecure=True), env).get("api").name == "api"
+        with pytest.raises(RemoteError, match=r"TLS verification failed: set deploy\.ca-file"):
+            argocd.ArgoCD(Server(s.url), env).get("api")
+
+
+def test_a_sync_is_resent_only_when_it_did_not_happen(server: ArgoCD, remote: Remote) -> None:
+    commit = remote.commit({"k8s/api/values.yaml": _values("v2")}, "bump")
+    watch = Watch("api", "staging", "manual", Expectation(commit, "v2"))
+    args: dict[str, Any] = {"timeout": 20, "sync": True, "ancestry": _ancestry(remote), "progress": print}
+    server.fail("sync", 502, lost=True)  # Argo CD started the sync; the answer was lost on the way
+    (first,) = wait(_client(server), [watch], **args)
+    assert first.ok and server.counts["sync"] == 1  # read back, saw the operation: not sent again
+    commit = remote.commit({"k8s/api/values.yaml": _values("v3")}, "bump")
+    watch = Watch("api", "staging", "manual", Expectation(commit, "v3"))
+    server.fail("sync", 503)  # refused before anything happened
+    (second,) = wait(_client(server), [watch], **args)
+    assert second.ok and server.counts["sync"] == 3  # the refused one, then one that worked

@@ -189,6 +189,8 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
             cells = [_cell(row.get(k)) for k in ("app", "env", "tag", "newest")]
             lines.append(f"| {' | '.join(cells)} | {behind.replace('|', chr(92) + '|')} |")
         lines += _live_summary([r for r in rows if isinstance(r, Mapping) and "live" in r])
+    elif not apps and "deploy" in result:
+        lines.append(f"Argo CD, environment `{_text(result.get('env'))}`:")  # `updater deployed`
     elif not apps:
         lines.append("No app matched." if result.get("changed") is not None else "Nothing to report.")
     else:

@@ -80,8 +80,21 @@ def finish(report: WriteReport, as_json: bool, wait: Callable[[], Any] | None) -
 
 
 def progress(line: str) -> None:
-    """One line per app per state change on stderr."""
+    """One line per app per state change on stderr (over the bar, when one is drawn)."""
+    if sys.stderr.isatty():
+        click.echo("\r\033[K", err=True, nl=False)
     click.echo(line, err=True)
+    sys.stderr.flush()
+
+
+def bar(waited: float, timeout: float, pending: int) -> None:
+    """Redraw a progress bar of the wait on stderr when it is a terminal (CI logs get the lines only)."""
+    if not sys.stderr.isatty():
+        return
+    width = 30
+    done = min(width, int(width * waited / timeout)) if timeout > 0 else width
+    text = f"[{'#' * done}{'.' * (width - done)}] {waited:.0f}s/{timeout:.0f}s, waiting for {pending} app(s)"
+    click.echo(f"\r\033[K{text}", err=True, nl=False)
     sys.stderr.flush()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from updater.commands.deploy_options import progress, render
+from updater.commands.deploy_options import bar, progress, render
 from updater.commands.github_options import auth_from_options, github_options
 from updater.commands.options import duration_value
 from updater.commands.session import session
@@ -47,7 +47,7 @@ def command(
 ) -> None:
     """Wait until Argo CD has deployed the newest commit of each app's values file in ENV, Healthy."""
     with session(config_path, github=auth_from_options(**github)) as (config, backend):
-        result = deployed(config, backend, env, apps, Waiting(timeout, sync), os.environ, progress)
+        result = deployed(config, backend, env, apps, Waiting(timeout, sync), os.environ, progress, tick=bar)
     if as_json:
         click.echo(json.dumps({"command": "deployed", "env": env, "deploy": result.to_json()}, indent=2))
     else:

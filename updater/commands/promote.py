@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from updater.commands.deploy_options import deploy_options, finish, progress, waiting
+from updater.commands.deploy_options import bar, deploy_options, finish, progress, waiting
 from updater.commands.github_options import auth_from_options, write_options
 from updater.commands.options import duration_value
 from updater.commands.session import session
@@ -67,6 +67,6 @@ def command(
 
         def wait_deployed_apps() -> deployed.DeployReport:
             assert how is not None
-            return deployed.after_write(config, backend, report, how, os.environ, progress)
+            return deployed.after_write(config, backend, report, how, os.environ, progress, tick=bar)
 
         finish(report, as_json, wait_deployed_apps if how else None)

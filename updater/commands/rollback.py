@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from updater.commands.deploy_options import deploy_options, finish, progress, waiting
+from updater.commands.deploy_options import bar, deploy_options, finish, progress, waiting
 from updater.commands.github_options import auth_from_options, write_options
 from updater.commands.session import session
 from updater.flows import deployed
@@ -49,6 +49,6 @@ def command(
 
         def wait() -> deployed.DeployReport:
             assert how is not None
-            return deployed.after_write(config, backend, report, how, os.environ, progress)
+            return deployed.after_write(config, backend, report, how, os.environ, progress, tick=bar)
 
         finish(report, as_json, wait if how else None)

@@ -35,9 +35,8 @@ def build_deploy(
     try:
         url = check_url(data["server"])
     except InputError as exc:
-        raise loaded.error(
-            ("deploy", "server"), exc.message.removeprefix("deploy.server "), at_value=True
-        ) from None
+        said = exc.message.removeprefix("deploy.server: ").removeprefix("deploy.server ")
+        raise loaded.error(("deploy", "server"), said, at_value=True) from None
     ca_file = data.get("ca-file")
     if ca_file is not None:
         path = Path(ca_file) if Path(ca_file).is_absolute() else root / ca_file

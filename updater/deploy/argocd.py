@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3
 
 from updater import __version__
 from updater.deploy.application import Application, ShapeError, parse, parse_list, printable
@@ -74,7 +77,8 @@ class ArgoCD:
         self._session = requests.Session()
         self._session.headers["User-Agent"] = f"updater/{__version__}"
         self._session.headers["Authorization"] = f"Bearer {token}"
-        self._session.verify = server.ca_file if server.ca_file else not server.insecure
+        # Passed on every request: a session-level value loses to REQUESTS_CA_BUNDLE in the environment.
+        self._verify: str | bool = server.ca_file if server.ca_file else not server.insecure
 
     def close(self) -> None:
         self._session.close()
@@ -84,14 +88,8 @@ class ArgoCD:
     def get(self, name: str, *, namespace: str = "", project: str = "", refresh: bool = False) -> Application:
         """Return Application `name`; with `refresh`, Argo CD reconciles it first (?refresh=normal)."""
         params = _params(appNamespace=namespace, project=project, refresh="normal" if refresh else "")
-        doc = self._json(
-            "GET",
-            f"/api/v1/applications/{quote(name, safe='')}",
-            params,
-            MAX_APP_BYTES,
-            kind="refresh" if refresh else "get",
-            app=name,
-        )
+        call = _Call("GET", _app_path(name), params, MAX_APP_BYTES, "refresh" if refresh else "get", name)
+        doc = self._json(call)
         return self._shaped(lambda: parse(doc), f"application {name}")
 
     def applications(
@@ -99,23 +97,27 @@ class ArgoCD:
     ) -> list[Application]:
         """Return the Applications the token may see, filtered by project(s), label selector, namespace."""
         params = [("projects", p) for p in projects] + _params(selector=selector, appNamespace=namespace)
-        doc = self._json("GET", "/api/v1/applications", params, MAX_LIST_BYTES, kind="list")
+        doc = self._json(_Call("GET", "/api/v1/applications", params, MAX_LIST_BYTES, "list"))
         return self._shaped(lambda: parse_list(doc), "the application list")
 
     def sync(self, name: str, revision: str, *, namespace: str = "", project: str = "") -> Application | None:
-        """Ask Argo CD to sync `name` to `revision`; return the app, or None when one already runs.
+        """Ask Argo CD to sync `name` to `revision`; return the app, or None when the answer is lost or
+        an operation already runs.
 
-        Sent once: a lost answer is not resent here (the caller reads the app to see what happened).
+        Sent once, never retried here: after a lost answer (5xx, 429, a dropped connection) the POST may
+        or may not have started the operation, so the caller reads the app to see, and asks again only
+        if no operation for the revision appeared.
         """
         body: dict[str, Any] = {"name": name, "revision": revision}
         if namespace:
             body["appNamespace"] = namespace
         if project:
             body["project"] = project
-        path = f"/api/v1/applications/{quote(name, safe='')}/sync"
+        call = _Call("POST", _app_path(name) + "/sync", [], MAX_APP_BYTES, "sync", name, body)
         try:
-            doc = self._json("POST", path, [], MAX_APP_BYTES, kind="sync", app=name, body=body, once=True)
-        except _Conflict:
+            doc = self._attempt(call)
+        except (_Conflict, retry.Transient) as exc:
+            log.debug("sync %s: %s", name, exc or "another operation is already in progress")
             return None
         return self._shaped(lambda: parse(doc), f"application {name}")
 
@@ -127,50 +129,32 @@ class ArgoCD:
         except ShapeError as exc:
             raise RemoteError(f"Argo CD {self.label}: unexpected answer for {what}: {exc}") from None
 
-    def _json(
-        self,
-        method: str,
-        path: str,
-        params: list[tuple[str, str]],
-        cap: int,
-        *,
-        kind: str,
-        app: str = "",
-        body: dict[str, Any] | None = None,
-        once: bool = False,
-    ) -> object:
-        what = f"{method} {path}"
-
-        def attempt() -> object:
-            return self._attempt(method, path, params, cap, kind, app, body)
-
+    def _json(self, call: _Call) -> object:
+        """Return the decoded answer to a GET, retried within the run's budget."""
+        what = f"{call.method} {call.path}"
         try:
-            return attempt() if once else retry.call(attempt)
+            return retry.call(lambda: self._attempt(call))
         except retry.BudgetSpent as exc:
             raise RemoteError(f"Argo CD {self.label}: {what} not sent: {exc}") from None
         except retry.Transient as exc:
             raise RemoteError(f"Argo CD {self.label}: {exc} for {what}, after retries") from None
 
-    def _attempt(
-        self,
-        method: str,
-        path: str,
-        params: list[tuple[str, str]],
-        cap: int,
-        kind: str,
-        app: str,
-        body: dict[str, Any] | None,
-    ) -> object:
+    def _attempt(self, call: _Call) -> object:
+        method, path, cap, kind, app = call.method, call.path, call.cap, call.kind, call.app
         self.counts[kind] += 1
         try:
-            response = self._session.request(
-                method,
-                self.base + path,
-                params=params,
-                json=body,
-                timeout=retry.timeout(10.0, 60.0),
-                stream=True,
-            )
+            with warnings.catch_warnings():
+                if self._verify is False:  # the user chose deploy.insecure: say it once, in the docs
+                    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                response = self._session.request(
+                    method,
+                    self.base + path,
+                    params=call.params,
+                    json=call.body,
+                    timeout=retry.timeout(10.0, 60.0),
+                    stream=True,
+                    verify=self._verify,
+                )
         except requests.exceptions.SSLError:
             raise RemoteError(
                 f"Argo CD {self.label}: TLS verification failed: set deploy.ca-file to the server's CA "
@@ -214,6 +198,23 @@ class ArgoCD:
             return json.loads(data)
         except ValueError:
             raise RemoteError(f"Argo CD {self.label}: the answer to {method} {path} is not JSON") from None
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One API request: what to send, the answer's size cap, and what to count and name it as."""
+
+    method: str
+    path: str
+    params: list[tuple[str, str]]
+    cap: int
+    kind: str  # get, refresh, list, sync
+    app: str = ""
+    body: dict[str, Any] | None = None
+
+
+def _app_path(name: str) -> str:
+    return f"/api/v1/applications/{quote(name, safe='')}"
 
 
 class _Conflict(Exception):

@@ -91,10 +91,14 @@ def wait(
     sync: bool,
     ancestry: Ancestry,
     progress: Callable[[str], None],
+    tick: Callable[[float, float, int], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Deployment]:
-    """Poll every watched app until each is final (or needs a sync we may not do) or `timeout` passes."""
+    """Poll every watched app until each is final (or needs a sync we may not do) or `timeout` passes.
+
+    `progress` gets one line per app per state change; `tick`, if given, is called before each pause.
+    """
     start = clock()
     known: dict[tuple[str, str], bool] = {}
 
@@ -145,6 +149,8 @@ def wait(
                 item.verdict = Verdict(TIMEOUT, reason, item.verdict.ours)
             break
         interval = POLL_MIN if changed else min(POLL_MAX, interval * 1.5)
+        if tick is not None:  # (seconds waited, the deadline, apps still pending): a progress bar
+            tick(timeout - left, timeout, len(pending))
         sleep(min(interval, left))
     return results
 

@@ -28,6 +28,7 @@ from updater.infra.errors import InputError
 from updater.scm.base import Backend
 
 Progress = Callable[[str], None]
+Tick = Callable[[float, float, int], None]
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,10 @@ def last_commit(backend: Backend, item: planning.AppPlan) -> str:
     """Return the newest commit on the app's branch that touched its (first) values file."""
     revisions = backend.history(item.branch, item.targets[0].file, 1)
     if not revisions:
-        raise InputError(f"{item.app} ({item.env}): {item.targets[0].file} has no history on {item.branch}")
+        raise InputError(
+            f"{item.app} ({item.env}): no commit of {item.targets[0].file} on {item.branch} to wait for "
+            "(the Argo CD wait needs git history: scm.provider git or github)"
+        )
     return revisions[0].commit
 
 
@@ -103,6 +107,7 @@ def after_write(
     environ: Mapping[str, str],
     progress: Progress,
     registries: Registries | None = None,
+    tick: Tick | None = None,
 ) -> DeployReport:
     """Wait for the apps a write covered; with `rollback_on_failure`, write the old tags back on failure."""
     plans = {p.app: p for p in planning.plan(config, report.env, [a.app for a in report.apps], writing=False)}
@@ -113,7 +118,7 @@ def after_write(
         item = plans[result.app]
         commit = landed or last_commit(backend, item)
         watches.append(_watch(require_deploy(config), item, commit, result.new))
-    outcome = _wait(config, backend, report.env, watches, how, environ, progress)
+    outcome = _wait(config, backend, report.env, watches, how, environ, progress, tick)
     if outcome.ok or not how.rollback_on_failure:
         return outcome
     back = _roll_back(config, backend, report, outcome, registries or Registries(config))
@@ -128,6 +133,7 @@ def deployed(
     how: Waiting,
     environ: Mapping[str, str],
     progress: Progress,
+    tick: Tick | None = None,
 ) -> DeployReport:
     """Wait until Argo CD has deployed what git holds for each app of `env` (the wait alone)."""
     deploy = require_deploy(config)
@@ -135,7 +141,7 @@ def deployed(
     for item in planning.plan(config, env, apps, writing=False):
         tag = current(config, backend, item).tag
         watches.append(_watch(deploy, item, last_commit(backend, item), tag))
-    return _wait(config, backend, env, watches, how, environ, progress)
+    return _wait(config, backend, env, watches, how, environ, progress, tick)
 
 
 def _watch(deploy: DeploySettings, item: planning.AppPlan, commit: str, tag: str | None) -> Watch:
@@ -152,6 +158,7 @@ def _wait(
     how: Waiting,
     environ: Mapping[str, str],
     progress: Progress,
+    tick: Tick | None,
 ) -> DeployReport:
     branch = config.environments[env].branch or ""
     client = ArgoCD(require_deploy(config).server, environ)
@@ -163,6 +170,7 @@ def _wait(
             sync=how.sync,
             ancestry=ancestry(backend, branch),
             progress=progress,
+            tick=tick,
         )
     finally:
         client.close()
