@@ -107,3 +107,19 @@ def test_recording_a_digest_needs_one_image_per_value(tmp_path: Path) -> None:
         f"updater: error: {path}:{line}:13: apps.workflows.digest: one place cannot hold the digests of "
         "3 images; remove digest, or give the app one image\n"
     )
+
+
+def test_a_target_digest_key_needs_one_image_per_value(tmp_path: Path) -> None:
+    remote, _ = _repo(tmp_path, {})
+    path = remote.work / ".updater.yaml"
+    text = path.read_text().replace(
+        "    key: images.tag\n  jobs:", "    targets: [{key: images.tag, digest-key: images.digest}]\n  jobs:"
+    )
+    path.write_text(text)
+    done = run("config", "validate", "--config-only", cwd=remote.work)
+    assert done.returncode == 2
+    line = text.splitlines().index("  workflows:") + 1
+    assert done.stderr == (
+        f"updater: error: {path}:{line}:3: apps.workflows: a digest key cannot hold the digests of several "
+        "images; remove it, or give the app one image\n"
+    )
