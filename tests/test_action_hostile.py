@@ -80,7 +80,7 @@ def test_a_hostile_value_in_a_values_file_stays_on_its_line(tmp_path: Path) -> N
     """A CR and a workflow command in a values file: bump refuses the value (it is not a tag), and the
     error reaches the log and the annotation escaped, on one line, with no command of its own."""
     hostile = 'image:\n  tag: "stage-api-0000000\\r::error::cr`|x"\n'
-    proc, env = _run(tmp_path, {"env": "staging", "sha": SHA}, hostile)
+    proc, _env = _run(tmp_path, {"env": "staging", "sha": SHA}, hostile)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "\r" not in proc.stdout
     commands = [c for c in commands_outside_inert_blocks(proc.stdout) if not c.startswith("::add-mask::")]
