@@ -224,10 +224,12 @@ def test_status_and_bump_escape_control_characters_from_values_files(tmp_path: P
     assert "forged\\r\\x1b[2J" in status.stdout
     assert not any(line.startswith("::") for line in status.stdout.splitlines())
     assert "\r" not in status.stdout and "\x1b" not in status.stdout
+    # bump refuses the value (not a tag): the refusal quotes it escaped, on one line.
     bump = run("bump", "--env", "staging", "--sha", "4f9e2d1" + "0" * 33, cwd=repo, timeout=60)
-    assert bump.returncode == 0, bump.stderr
-    assert "a (staging): v0\\n::error::forged\\r\\x1b[2J -> v1-4f9e2d1\n" in bump.stdout
-    assert not any(line.startswith("::") for line in bump.stdout.splitlines())
+    assert (bump.returncode, bump.stdout) == (2, ""), bump.stderr
+    (line,) = bump.stderr.splitlines()
+    assert 'holds "v0\\n::error::forged\\r\\x1b[2J", which is not a tag' in line
+    assert "\r" not in bump.stderr and "\x1b" not in bump.stderr
 
 
 def test_a_fifo_as_github_app_key_is_refused_without_blocking(tmp_path: Path) -> None:

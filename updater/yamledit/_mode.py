@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from updater.yamledit._textscan import Scan, templated
 from updater.yamledit._tree import Lines, Scalar, read
-from updater.yamledit.model import Locator, YamlEditError
+from updater.yamledit.model import Locator, TooDeep, YamlEditError
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ def _not_yaml(text: str, source: str) -> NotYaml | None:
     lines = Lines(text)
     try:
         docs, _, _ = read(text, source, lines)
+    except TooDeep:
+        raise  # YAML, only too deep: the same refusal in either mode
     except YamlEditError as exc:
         return _split(exc.message, source)
     for doc in docs:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from updater.yamledit.model import Locator, YamlEditError
+from updater.yamledit.model import Locator, TooDeep, YamlEditError
 
 BOM = "\ufeff"
 
@@ -161,7 +161,7 @@ def _check_depth(events: list[Any], source: str, lines: Lines, offset: int) -> N
             depth += 1
             if depth > MAX_DEPTH:
                 line = lines.line(event.start_mark.index + offset)
-                raise YamlEditError(
+                raise TooDeep(
                     f"{source}:{line}: nested more than {MAX_DEPTH} levels deep; "
                     "values files this deep are not supported"
                 )
