@@ -86,3 +86,45 @@ def test_status_shows_the_row_for_a_template_that_starts_with_an_open_field(tmp_
     table = run("status", cwd=work, env={**CI, "CIRCLE_BRANCH": "master"})
     assert table.returncode == 0, table.stderr
     assert "master-202402011200" in table.stdout.splitlines()[1]
+
+
+def test_promote_takes_the_branch_of_the_target_template(tmp_path: Path) -> None:
+    """Production spells builds `<branch>-<sha7>`: --branch (or CIRCLE_BRANCH) picks the release
+    branch's build of the commit staging runs, not main's newer build of the same commit."""
+    stage, prod = tmp_path / "stage", tmp_path / "prod"
+    build_layout(stage, [LayoutImage(["stage-1a2b3c4"], utc(2024, 1, 1))])
+    build_layout(
+        prod,
+        [
+            LayoutImage(["release-1a2b3c4"], utc(2024, 1, 2)),
+            LayoutImage(["main-1a2b3c4"], utc(2024, 1, 3)),
+            LayoutImage(["release-9f9f9f9"], utc(2024, 1, 4)),
+        ],
+    )
+    config = (
+        "version: 1\n"
+        "scm: {provider: git}\n"
+        "environments:\n"
+        '  staging: {branch: main, mode: commit, tag: "stage-{sha:7}"}\n'
+        '  production: {branch: main, mode: commit, tag: "{branch}-{sha:7}", promote-from: staging}\n'
+        "apps:\n"
+        "  web:\n"
+        f'    image: {{staging: "oci:{stage}", production: "oci:{prod}"}}\n'
+        "    values: {staging: stage.yaml, production: prod.yaml}\n"
+        "    key: image.tag\n"
+    )
+    files = {
+        ".updater.yaml": config,
+        "stage.yaml": "image:\n  tag: stage-1a2b3c4\n",
+        "prod.yaml": "image:\n  tag: release-0000000\n",
+    }
+    work = make_remote(tmp_path / "repo", files).work
+    proc = run(
+        "promote", "--to", "production", "--branch", "release", "--dry-run", "--json", cwd=work, env=CI
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["apps"][0]["new"] == "release-1a2b3c4"
+    proc = run("promote", "--to", "production", "--json", cwd=work, env={**CI, "CIRCLE_BRANCH": "release"})
+    assert proc.returncode == 0, proc.stderr
+    git("pull", "-q", cwd=work)
+    assert (work / "prod.yaml").read_text() == "image:\n  tag: release-1a2b3c4\n"

@@ -9,11 +9,12 @@ import click
 
 from updater.commands.deploy_options import bar, deploy_options, finish, progress, waiting
 from updater.commands.github_options import auth_from_options, write_options
-from updater.commands.options import duration_value
+from updater.commands.options import ci_options, duration_value
 from updater.commands.session import session
 from updater.flows import deployed
 from updater.flows.plan import with_mode
 from updater.flows.promote import promote
+from updater.infra.cienv import ci_branch, ci_run
 
 
 @click.command("promote")
@@ -27,6 +28,7 @@ from updater.flows.promote import promote
     help="Wait up to DURATION (90s, 5m) for the target's build of the source commit to appear.",
 )
 @click.option("--force", is_flag=True, help="Write the tag even where the target's tag policy would not.")
+@ci_options
 @write_options
 @deploy_options
 def command(
@@ -35,6 +37,8 @@ def command(
     apps: tuple[str, ...],
     wait: float | None,
     force: bool,
+    branch: str | None,
+    run: str | None,
     dry_run: bool,
     as_json: bool,
     mode: str | None,
@@ -63,6 +67,8 @@ def command(
             wait_merged=wait_merged,
             force=force,
             wait=wait,
+            branch=ci_branch(os.environ, branch),
+            run=ci_run(os.environ, run),
         )
 
         def wait_deployed_apps() -> deployed.DeployReport:

@@ -10,6 +10,7 @@ Pure functions over strings.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 _FIELD = re.compile(r"\{(\w+)(?::(\d+))?\}")
 # What an open part of a tag may hold: the tag grammar's characters.
@@ -26,12 +27,15 @@ def has_commit(template: str | None) -> bool:
     return bool(template) and any(m[1] == "sha" for m in _FIELD.finditer(template or ""))
 
 
-def pattern(template: str, *, app: str, env: str, sha: str | None = None) -> re.Pattern[str]:
+def pattern(
+    template: str, *, app: str, env: str, sha: str | None = None, known: Mapping[str, str] | None = None
+) -> re.Pattern[str]:
     """Return a regex that fully matches the tags `template` spells, the commit in group `sha`.
 
-    `{app}` and `{env}` are literal; `{branch}`, `{run}` and `*` are open; `{sha:N}` is N hex digits
-    (`{sha}` 7 to 40), or the known `sha`'s first N when given.
+    `{app}` and `{env}` are literal; `{branch}`, `{run}` and `*` are open unless `known` gives them
+    (as they appear in tags); `{sha:N}` is N hex digits (`{sha}` 7 to 40), or the known `sha`'s first N.
     """
+    known = known or {}
     parts: list[str] = []
     named = False
     position = 0
@@ -43,6 +47,8 @@ def pattern(template: str, *, app: str, env: str, sha: str | None = None) -> re.
             parts.append(re.escape(app))
         elif name == "env":
             parts.append(re.escape(env))
+        elif name in known:
+            parts.append(re.escape(known[name]))
         elif name == "sha":
             if sha is not None:
                 body = re.escape(sha[: int(width)] if width else sha)
@@ -61,7 +67,9 @@ def _literal(text: str) -> str:
     return _OPEN.join(re.escape(piece) for piece in text.split("*"))
 
 
-def commit_of(template: str | None, tag: str, *, app: str, env: str) -> tuple[str, bool] | None:
+def commit_of(
+    template: str | None, tag: str, *, app: str, env: str, known: Mapping[str, str] | None = None
+) -> tuple[str, bool] | None:
     """Return (commit, complete) for the build `tag` names, or None.
 
     The commit has as many hex digits as the template spells; `complete` is True when that is the
@@ -70,15 +78,23 @@ def commit_of(template: str | None, tag: str, *, app: str, env: str) -> tuple[st
     """
     if not template or not has_commit(template):
         return None
-    match = pattern(template, app=app, env=env).fullmatch(tag)
+    match = pattern(template, app=app, env=env, known=known).fullmatch(tag)
     if not match:
         return None
     first = next(m for m in _FIELD.finditer(template) if m[1] == "sha")
     return match["sha"], first[2] is None or len(match["sha"]) >= 40
 
 
-def render_for(template: str, sha: str, *, app: str, env: str, complete: bool = False) -> str:
-    """Return `template` filled for commit `sha`, `{branch}`/`{run}` left open (`*`): a resolve template.
+def render_for(
+    template: str,
+    sha: str,
+    *,
+    app: str,
+    env: str,
+    complete: bool = False,
+    known: Mapping[str, str] | None = None,
+) -> str:
+    """Return `template` filled for commit `sha`, `{branch}`/`{run}` from `known` or left open (`*`).
 
     `complete`: `sha` is the commit as CI spells it in `{sha}` (read from a `{sha}` field or a full
     40-digit commit), not a prefix. Raises CommitUnknown when the template needs more than is known.
@@ -99,11 +115,11 @@ def render_for(template: str, sha: str, *, app: str, env: str, complete: bool = 
             return app
         if name == "env":
             return env
-        return "*"
+        return (known or {}).get(name, "*")
 
     return _FIELD.sub(fill, template)
 
 
-def matches(template: str, tag: str, *, app: str, env: str) -> bool:
+def matches(template: str, tag: str, *, app: str, env: str, known: Mapping[str, str] | None = None) -> bool:
     """True when `tag` is one `template` spells (any commit, open parts anything)."""
-    return pattern(template, app=app, env=env).fullmatch(tag) is not None
+    return pattern(template, app=app, env=env, known=known).fullmatch(tag) is not None

@@ -68,6 +68,19 @@ class TemplateVars:
     run: str | None = None
 
 
+def branch_in_tag(branch: str) -> str:
+    """Return a branch as tags spell it: "feature/x" becomes "feature-x" (as docker/metadata-action does)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", branch).strip("-.")
+
+
+def known_fields(variables: TemplateVars) -> dict[str, str]:
+    """Return `{branch}` and `{run}` as tags spell them, for the ones that are known."""
+    known = {"run": variables.run} if variables.run else {}
+    if variables.branch:
+        known["branch"] = branch_in_tag(variables.branch)
+    return known
+
+
 def render_template(template: str, variables: TemplateVars) -> str:
     """Return the tag a template spells; `{sha:N}` is the first N characters, `*` stays open."""
 
@@ -80,8 +93,8 @@ def render_template(template: str, variables: TemplateVars) -> str:
         if not value:
             hint = "pass --sha or run inside a git checkout" if name == "sha" else f"give the {name}"
             raise InputError(f"tag template {template!r} needs {{{name}}}: {hint}")
-        if name == "branch":  # "feature/x" is not a valid tag; docker/metadata-action does the same
-            value = re.sub(r"[^A-Za-z0-9_.-]+", "-", value).strip("-.")
+        if name == "branch":
+            value = branch_in_tag(value)
         if width is not None:
             if name != "sha":
                 raise InputError(f"tag template {template!r}: only {{sha:N}} takes a length")

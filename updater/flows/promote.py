@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from updater.config.model import Config
+from updater.domain.tags import TemplateVars, known_fields
 from updater.flows import plan as planning
 from updater.flows import promotion
 from updater.flows.read import current, recorded_source
@@ -34,11 +35,14 @@ def promote(
     wait_merged: float | None = None,
     force: bool = False,
     wait: float | None = None,
+    branch: str | None = None,
+    run: str | None = None,
 ) -> WriteReport:
     """Write into `target` the build each app runs in `source` (default: the target's promote-from).
 
     The build is carried by its source commit (see `flows.promotion`); `wait` seconds are spent
     waiting for the target's build of it, `force` writes a tag the target's policy would not choose.
+    `branch` and `run` fill those fields of the target's template (else they stay open).
     Every problem of the run is reported at once, before anything is written.
     """
     destination = planning.environment(config, target, writing=True)
@@ -54,6 +58,7 @@ def promote(
     if source == target:
         raise InputError(f"cannot promote {target!r} to itself: give two different environments")
     registries = registries or Registries(config)
+    known = known_fields(TemplateVars(branch=branch, run=run))
     values = []
     problems: list[str] = []
     missing: list[tuple[str, str]] = []
@@ -73,7 +78,7 @@ def promote(
                 "bump it first"
             )
         carried = promotion.origin(origin.policy, source, item.app, found.tag)
-        if promotion.needs_commit(carried, item.policy, item.app, target):
+        if promotion.needs_commit(carried, item.policy, item.app, target, known):
             recorded = recorded_source(config, backend, origin, found.tag)
             carried = promotion.with_recorded(carried, recorded)
         try:
@@ -86,6 +91,7 @@ def promote(
                 registries.get(item.image),
                 force=force,
                 wait=wait,
+                known=known,
             )
         except InputError as exc:
             problems.append(exc.message)

@@ -11,6 +11,7 @@ either way the tag written must satisfy the target's policy unless forced.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from updater.config.model import TagPolicy
@@ -49,17 +50,25 @@ def origin(policy: TagPolicy, env: str, app: str, tag: str) -> Origin:
     return Origin(env, tag, found[0], found[1])
 
 
-def needs_commit(source: Origin, target_policy: TagPolicy, app: str, target_env: str) -> bool:
+def needs_commit(
+    source: Origin,
+    target_policy: TagPolicy,
+    app: str,
+    target_env: str,
+    known: Mapping[str, str] | None = None,
+) -> bool:
     """True when finding the target's build needs more of the commit than the source tag gives."""
     template = target_policy.template if target_policy.kind == "template" else None
     if not template or not tagcommit.has_commit(template):
         return False
-    if tagcommit.matches(template, source.tag, app=app, env=target_env):
+    if tagcommit.matches(template, source.tag, app=app, env=target_env, known=known):
         return False
     if source.commit is None:
         return True
     try:
-        tagcommit.render_for(template, source.commit, app=app, env=target_env, complete=source.complete)
+        tagcommit.render_for(
+            template, source.commit, app=app, env=target_env, complete=source.complete, known=known
+        )
     except tagcommit.CommitUnknown:
         return True
     return False
@@ -82,17 +91,19 @@ def choose(
     *,
     force: bool = False,
     wait: float | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> Choice:
     """Return the tag to write in `target_env` for `source`; InputError (exit 2) when there is none.
 
     `registry` is the target's (primary) image, where a tag spelled from the commit is resolved.
     `force` writes the source tag when the target's build of its commit cannot be looked for (the
     commit is unknown, or too short for the target's template) or the tag breaks the target's policy.
+    `known` gives `{branch}`/`{run}` of the target's template (--branch, --run), else they stay open.
     """
     template = target_policy.template if target_policy.kind == "template" else None
     if not template or not tagcommit.has_commit(template):
-        return _copied(source, target_env, target_policy, app, force=force)
-    if tagcommit.matches(template, source.tag, app=app, env=target_env):
+        return _copied(source, target_env, target_policy, app, force=force, known=known)
+    if tagcommit.matches(template, source.tag, app=app, env=target_env, known=known):
         return Choice(source.tag, None, False)  # the policies agree: the same tag names the build
     if source.commit is None:
         if force:
@@ -104,7 +115,7 @@ def choose(
         )
     try:
         spelled = tagcommit.render_for(
-            template, source.commit, app=app, env=target_env, complete=source.complete
+            template, source.commit, app=app, env=target_env, complete=source.complete, known=known
         )
     except tagcommit.CommitUnknown:
         if force:
@@ -132,9 +143,17 @@ def choose(
     return Choice(found.tag, found.digest, True)
 
 
-def _copied(source: Origin, target_env: str, policy: TagPolicy, app: str, *, force: bool) -> Choice:
+def _copied(
+    source: Origin,
+    target_env: str,
+    policy: TagPolicy,
+    app: str,
+    *,
+    force: bool,
+    known: Mapping[str, str] | None = None,
+) -> Choice:
     if not force:
-        reason = refusal(policy, source.tag, app=app, env=target_env)
+        reason = refusal(policy, source.tag, app=app, env=target_env, known=known)
         if reason:
             raise InputError(
                 f"app {app!r}: {source.tag} does not satisfy {target_env}'s tag policy ({reason}): "
@@ -143,10 +162,12 @@ def _copied(source: Origin, target_env: str, policy: TagPolicy, app: str, *, for
     return Choice(source.tag, None, False)
 
 
-def refusal(policy: TagPolicy, tag: str, *, app: str, env: str) -> str | None:
+def refusal(
+    policy: TagPolicy, tag: str, *, app: str, env: str, known: Mapping[str, str] | None = None
+) -> str | None:
     """Return why `tag` is not one `policy` would choose (its template, filters, range), or None."""
     template = policy.template if policy.kind == "template" else None
-    if template and not tagcommit.matches(template, tag, app=app, env=env):
+    if template and not tagcommit.matches(template, tag, app=app, env=env, known=known):
         return f"it does not match {template}"
     if policy.include is not None:
         if not re.search(policy.include, tag):
