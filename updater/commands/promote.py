@@ -65,8 +65,8 @@ def command(
             wait=wait,
         )
 
-        def wait() -> deployed.DeployReport:
+        def wait_deployed_apps() -> deployed.DeployReport:
             assert how is not None
             return deployed.after_write(config, backend, report, how, os.environ, progress)
 
-        finish(report, as_json, wait if how else None)
+        finish(report, as_json, wait_deployed_apps if how else None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from updater.domain.tags import TAG_GRAMMAR
+from updater.domain.grammar import TAG_GRAMMAR
 from updater.infra.errors import InputError
 
 DOCKER_HUB = "docker.io"

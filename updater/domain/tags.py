@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from updater.domain.grammar import TAG_GRAMMAR as TAG_GRAMMAR
 from updater.infra.errors import InputError
 
 # Tags that conventionally move: pointers (latest, main, ...) and environment names (stage, prod, ...).
@@ -22,8 +23,6 @@ _ENVIRONMENTS = {"dev", "development", "test", "testing", "qa", "uat", "stage", 
 MOVING_TAGS = frozenset(
     _POINTERS | _ENVIRONMENTS | {"prod", "production", "live", "release", "sandbox", "demo", "trunk"}
 )
-# The OCI tag grammar (distribution spec, "Pulling manifests"): ASCII only, at most 128 characters.
-TAG_GRAMMAR = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
 _HEX_SEGMENT = re.compile(r"(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}")
 _VERSION = re.compile(r"(?:^|[-_])v?\d+(?:\.\d+)+(?:$|[-_+.])", re.IGNORECASE)
 _TIMESTAMP = re.compile(r"\d{8,}")

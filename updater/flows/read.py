@@ -1,5 +1,4 @@
-"""What is deployed: the value an app has in git today (`current`) and over time (`history`), and
-whether a located value can be a tag at all (`refusal`).
+"""What is deployed: the value an app has in git today (`current`) and over time (`history`).
 
 Shared by status, history, promote and rollback, so that no use case imports another.
 """
@@ -14,7 +13,7 @@ from updater.config.model import Config
 from updater.flows import plan as planning
 from updater.infra.errors import InputError
 from updater.scm.base import Backend
-from updater.yamledit import Found, Locator, YamlEditError, find, get_values, not_a_tag, tag_holders
+from updater.yamledit import Locator, YamlEditError, find, get_values
 
 
 @dataclass(frozen=True)
@@ -60,32 +59,6 @@ def current(config: Config, backend: Backend, item: planning.AppPlan) -> Current
     except YamlEditError as exc:
         raise InputError(f"{where}: app {item.app!r} ({item.env}): {exc.message}") from exc
     return Current(tag, digest, target.file, line)
-
-
-def refusal(text: str, file: str, locator: Locator, found: Found, who: str) -> str | None:
-    """Return why the value `found` at `locator` cannot be the tag updater writes, or None when it can.
-
-    A key whose value is not a tag (contains '/', ':' or spaces) points at something else, typically
-    the image repository: writing a tag there would break the chart. The nearest key that does hold a
-    tag is suggested.
-    """
-    reason = not_a_tag(found.value)
-    if reason is None or locator.key is None:
-        return None
-    hint = "point key at the scalar that holds the tag"
-    holders = tag_holders(text, near=found.path, document=found.document, source=file)
-    if holders:
-        hint = f"did you mean key {holders[0].path} (line {holders[0].line})?"
-    return (
-        f"{file}:{found.line}: {who}: key {found.path} holds {shown(found.value or '')}, "
-        f"which is not a tag ({reason}): {hint}"
-    )
-
-
-def shown(value: str, limit: int = 80) -> str:
-    """Return `value` double-quoted for a message: control characters escaped, long values cut."""
-    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in value)
-    return '"' + (text if len(text) <= limit else text[: limit - 1] + "…") + '"'
 
 
 @dataclass(frozen=True)

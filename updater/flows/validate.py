@@ -14,9 +14,8 @@ from typing import Any
 
 from updater.config.model import Config, Target
 from updater.flows import plan as planning
-from updater.flows.read import refusal
 from updater.scm.base import Backend
-from updater.yamledit import YamlEditError, find
+from updater.yamledit import YamlEditError, find, refusal
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 
 from updater.config.model import Config
 from updater.flows import plan as planning
-from updater.flows.read import refusal
 from updater.flows.report import AppResult, FileDiff, Source, WriteReport, commit_message, pr_body
 from updater.infra.cienv import ci_branch, ci_run, github_run_url
 from updater.infra.errors import InputError
 from updater.scm.base import Backend, CommitRequest, PullRequestSpec, Reader
-from updater.yamledit import Found, Locator, YamlEditError, edit, set_value
+from updater.yamledit import Found, Locator, YamlEditError, edit, refusal, set_value
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Literal
 
 from updater.yamledit._edit import get_values, set_value
 from updater.yamledit._mode import in_text_mode, text_mode
-from updater.yamledit._nearby import not_a_tag, tag_holders
+from updater.yamledit._nearby import not_a_tag, refusal, tag_holders
 from updater.yamledit._scalar import validate_value
 from updater.yamledit._text import get_text, set_text
 from updater.yamledit.model import Change, Found, Locator, YamlEditError
@@ -108,6 +108,7 @@ __all__ = [
     "find",
     "get_values",
     "not_a_tag",
+    "refusal",
     "set_value",
     "tag_holders",
     "validate_value",

@@ -13,7 +13,7 @@ from updater.domain.keypath import KeyPathError, format_key_path, parse_key_path
 from updater.yamledit._locate import _visit
 from updater.yamledit._scalar import DIGEST, TAG, TAG_AT_DIGEST
 from updater.yamledit._tree import Context, Lines, Scalar, read
-from updater.yamledit.model import Found
+from updater.yamledit.model import Found, Locator
 
 # Keys that conventionally hold a tag: tag, imageTag, newTag, image_tag, version, appVersion...
 _TAG_KEY = re.compile(r"(?:^|[_.-])(?:tag|version)$|[a-z0-9](?:Tag|Version)$", re.IGNORECASE)
@@ -70,3 +70,29 @@ def tag_holders(text: str, *, near: str, document: int | None = None, source: st
                 ranked.append((-common, len(path), line, found))
     ranked.sort(key=lambda item: item[:3])
     return [found for *_, found in ranked]
+
+
+def refusal(text: str, file: str, locator: Locator, found: Found, who: str) -> str | None:
+    """Return why the value `found` at `locator` cannot be the tag updater writes, or None when it can.
+
+    A key whose value is not a tag (contains '/', ':' or spaces) points at something else, typically
+    the image repository: writing a tag there would break the chart. The nearest key that does hold a
+    tag is suggested.
+    """
+    reason = not_a_tag(found.value)
+    if reason is None or locator.key is None:
+        return None
+    hint = "point key at the scalar that holds the tag"
+    holders = tag_holders(text, near=found.path, document=found.document, source=file)
+    if holders:
+        hint = f"did you mean key {holders[0].path} (line {holders[0].line})?"
+    return (
+        f"{file}:{found.line}: {who}: key {found.path} holds {shown(found.value or '')}, "
+        f"which is not a tag ({reason}): {hint}"
+    )
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """Return `value` double-quoted for a message: control characters escaped, long values cut."""
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in value)
+    return '"' + (text if len(text) <= limit else text[: limit - 1] + "…") + '"'
