@@ -236,3 +236,17 @@ def test_bad_deploy_config_and_missing_token_change_nothing(ops: GitOps) -> None
         lone = _updater(ops, "bump", "--env", "staging", "--app", "api", "--sha", "1b2c3d4", "--sync")
         assert lone.returncode == 2 and "need --wait-deployed" in lone.stderr
         assert ops.remote.count() == before and server.total() == 0
+
+
+def test_files_backend_wait_is_refused_before_any_file_is_written(ops: GitOps) -> None:
+    # The files backend makes no commit: there is nothing whose ancestry Argo CD's revision could show.
+    config = ops.remote.work / ".updater.yaml"
+    config.write_text(config.read_text().replace("provider: git}", "provider: files}"))
+    values = ops.remote.work / "k8s/api/values-staging.yaml"
+    before = values.read_bytes()
+    with _argocd(ops) as server:
+        result = _updater(
+            ops, "bump", "--env", "staging", "--app", "api", "--sha", "1b2c3d4", "--wait-deployed", "5s"
+        )
+        assert result.returncode == 2 and "scm.provider files makes none" in result.stderr
+        assert values.read_bytes() == before and server.total() == 0
