@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from testing import github_openapi, github_rest
+from testing import github_compare, github_openapi, github_rest
 from testing.github_faults import Fault, secondary_rate_limit
 from testing.github_graphql import execute
 from testing.github_state import GitHubState, StateError, new_token
@@ -277,6 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
             ),
             (rf"PUT {prefix}/pulls/\d+/merge", "PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge"),
+            (rf"GET {prefix}/compare/.+", github_compare.OPERATION),
             (
                 r"POST /app/installations/\d+/access_tokens",
                 "POST /app/installations/{installation_id}/access_tokens",
@@ -301,6 +302,10 @@ class _Handler(BaseHTTPRequestHandler):
         if operation is None:
             return 404, _error("Not Found", 404), None
 
+        if operation == github_compare.OPERATION:
+            basehead = path.split("/compare/", 1)[1]
+            query = self.path.partition("?")[2]
+            return (*github_compare.compare(gh.state, basehead, query), operation)
         return (*github_rest.handle(gh, operation, path, payload), operation)
 
     def _token_ok(self) -> bool:

@@ -297,3 +297,17 @@ def test_every_app_of_a_bump_is_waited_for_in_one_loop(ops: GitOps) -> None:
         assert [(r[0], r[1], r[2]) for r in rows[-2:]] == [("api", "api-staging", "healthy"),
                                                            ("web", "web-staging", "healthy")]  # fmt: skip
         assert server.counts["refresh"] == 2  # one refresh per Application, then plain reads
+
+
+def test_files_backend_wait_is_refused_before_any_file_is_written(ops: GitOps) -> None:
+    # The files backend makes no commit: there is nothing whose ancestry Argo CD's revision could show.
+    config = ops.remote.work / ".updater.yaml"
+    config.write_text(config.read_text().replace("provider: git}", "provider: files}"))
+    values = ops.remote.work / "k8s/api/values-staging.yaml"
+    before = values.read_bytes()
+    with _argocd(ops) as server:
+        result = _updater(
+            ops, "bump", "--env", "staging", "--app", "api", "--sha", "1b2c3d4", "--wait-deployed", "5s"
+        )
+        assert result.returncode == 2 and "scm.provider files makes none" in result.stderr
+        assert values.read_bytes() == before and server.total() == 0

@@ -27,6 +27,7 @@ OPERATIONS = [
     ("post", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
     ("put", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"),
     ("get", "/repos/{owner}/{repo}/installation"),
+    ("get", "/repos/{owner}/{repo}/compare/{basehead}"),
     ("post", "/app/installations/{installation_id}/access_tokens"),
 ]
 PREFIX = "#/components/schemas/"

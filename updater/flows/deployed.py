@@ -90,6 +90,11 @@ def check(
     """Refuse, before anything is written, a wait that could not work (exit 2, nothing changed)."""
     if dry_run:
         raise InputError("--wait-deployed waits for a change that lands: drop --dry-run")
+    if config.scm.provider == "files":  # no commit, so nothing whose ancestry Argo CD's revision could show
+        raise InputError(
+            "--wait-deployed waits for a commit, and scm.provider files makes none: "
+            "set scm.provider to git or github in .updater.yaml"
+        )
     mode = planning.environment(config, env).mode
     if mode == "pull-request" or (mode == "auto-merge" and wait_merged is None):
         raise InputError(

@@ -14,7 +14,7 @@ from typing import Any
 
 from updater.infra import logmask, redact
 from updater.infra.errors import InputError
-from updater.scm import github_apply
+from updater.scm import github_apply, github_compare
 from updater.scm.base import Backend, CommitRequest, Editor, Outcome
 from updater.scm.github_client import DEFAULT_API, GitHubClient, guarded
 
@@ -24,6 +24,10 @@ class GitHubBackend(GitHubClient):
 
     def apply(self, request: CommitRequest, editor: Editor) -> Outcome:
         return github_apply.apply(self, request, editor)
+
+    def descends(self, branch: str, commit: str, revision: str) -> bool:
+        """True when `revision` is `commit` or a descendant of it (GitHub's compare; one call per pair)."""
+        return github_compare.descends(self, commit, revision, self.compared)
 
 
 def open_github(

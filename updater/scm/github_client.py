@@ -175,6 +175,8 @@ class GitHubClient:
         # reading again (its compare-and-swap on the head catches a branch that moved since).
         self.prefetched: dict[str, gql.Snapshot] = {}
         self._default_branch: str | None = None
+        # Ancestry answers of GitHub's compare, (base, head) -> head descends from base: fixed for a pair.
+        self.compared: dict[tuple[str, str], bool] = {}
 
     @property
     def repository(self) -> str:
