@@ -7,6 +7,7 @@ from the job. The run here does the same against Debian's real docker-registry a
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -16,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
+import pytest
 from ruamel.yaml import YAML
 from test_action_e2e import SHA, Pushed, docker_config_json, make_gitops, pushed  # noqa: F401 (fixture)
 
@@ -338,5 +341,54 @@ def test_bump_command_works_with_a_sh_launcher(tmp_path: Path, pushed: Pushed) -
     params = {"env": "staging", "apps": "api", "docker-config": "REGISTRY_LOGIN"}
     proc = run_command("bump", params, env, remote.work)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    (changed, tag) = exported(Path(env["BASH_ENV"]), "UPDATER_CHANGED", "UPDATER_TAG")
+    assert (changed, tag) == ("true", "stage-api-1a2b3c4")
+
+
+# CLI options the orb spells differently, or sets itself.
+ORB_NAME = {
+    "--app": "apps",
+    "--all": "apps",  # apps: all
+    "--json": None,  # always on: the step exports the result
+    "--token": "github-token",
+    "--app-id": "github-app-id",
+    "--app-key": "github-app-key",
+    "--installation-id": "github-app-installation-id",
+    "--username": "registry-username",
+    "--password": "registry-password",
+    "--config": "config",
+}
+
+
+@pytest.mark.parametrize("name", ["bump", "promote"])
+def test_every_option_of_the_command_is_a_parameter_of_the_orb(name: str) -> None:
+    module = importlib.import_module(f"updater.commands.{name}")
+    options = [p.opts[0] for p in module.command.params if isinstance(p, click.Option)]
+    params = load(PACKED.read_text())["commands"][name]["parameters"]
+    missing = []
+    for option in options:
+        wanted = ORB_NAME.get(option, option.removeprefix("--"))
+        if wanted is not None and wanted not in params:
+            missing.append(option)
+    assert missing == []
+    script = (SRC / "scripts" / "updater.sh").read_text()
+    for param in params:  # each parameter reaches the script, which uses it
+        variable = "PARAM_" + param.upper().replace("-", "_")
+        assert variable in script or param in ("working-directory",), param
+
+
+def test_registry_login_parameters_reach_updater_through_its_environment(
+    tmp_path: Path,
+    pushed: Pushed,  # noqa: F811
+) -> None:
+    """registry-username and the variable named by registry-password (a Docker Hub access token, say)
+    log in to the registry; the password is never on the command line the step prints."""
+    remote = make_gitops(tmp_path, pushed.registry)
+    user, password = pushed.registry.credentials or ("", "")
+    env = {**circleci_env(tmp_path), "HUB_TOKEN": password}
+    params = {"env": "staging", "apps": "api", "registry-username": user, "registry-password": "HUB_TOKEN"}
+    proc = run_command("bump", params, env, remote.work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert password not in proc.stdout + proc.stderr
     (changed, tag) = exported(Path(env["BASH_ENV"]), "UPDATER_CHANGED", "UPDATER_TAG")
     assert (changed, tag) == ("true", "stage-api-1a2b3c4")

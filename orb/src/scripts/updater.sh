@@ -76,6 +76,18 @@ if [ "${PARAM_COMMAND:-bump}" = "bump" ]; then
   done < <(printf '%s\n' "${PARAM_EXCLUDE:-}")
   if [ -n "${PARAM_RANGE:-}" ]; then args+=(--range "$PARAM_RANGE"); fi
   if [ -n "${PARAM_WAIT:-}" ]; then args+=(--wait "$PARAM_WAIT"); fi
+  if [ -n "${PARAM_API:-}" ]; then args+=(--api "$PARAM_API"); fi
+  if [ -n "${PARAM_PLATFORM:-}" ]; then args+=(--platform "$PARAM_PLATFORM"); fi
+  read -r -a insecure < <(printf '%s' "${PARAM_INSECURE_REGISTRY:-}" | tr ',\n' '  '; echo)
+  for host in "${insecure[@]}"; do args+=(--insecure-registry "$host"); done
+  if [ "${PARAM_ALLOW_DOWNGRADE:-false}" = "true" ] || [ "${PARAM_ALLOW_DOWNGRADE:-}" = "1" ]; then
+    args+=(--allow-downgrade)
+  fi
+else
+  if [ -n "${PARAM_BRANCH:-}" ]; then args+=(--branch "$PARAM_BRANCH"); fi
+  if [ -n "${PARAM_RUN:-}" ]; then args+=(--run "$PARAM_RUN"); fi
+  if [ -n "${PARAM_WAIT:-}" ]; then args+=(--wait "$PARAM_WAIT"); fi
+  if [ "${PARAM_FORCE:-false}" = "true" ] || [ "${PARAM_FORCE:-}" = "1" ]; then args+=(--force); fi
 fi
 if [ -n "${PARAM_MODE:-}" ]; then args+=(--mode "$PARAM_MODE"); fi
 if [ -n "${PARAM_WAIT_MERGED:-}" ]; then args+=(--wait-merged "$PARAM_WAIT_MERGED"); fi
@@ -92,6 +104,17 @@ args+=(--json)
 # Secrets reach updater through its environment, never its arguments (which are echoed below).
 token="$(secret "${PARAM_GITHUB_TOKEN:-}")"
 if [ -n "$token" ]; then export GITHUB_TOKEN="$token"; fi
+
+if [ -n "${PARAM_REGISTRY_USERNAME:-}" ]; then export UPDATER_REGISTRY_USERNAME="$PARAM_REGISTRY_USERNAME"; fi
+registry_password="$(secret "${PARAM_REGISTRY_PASSWORD:-}")"
+if [ -n "$registry_password" ]; then export UPDATER_REGISTRY_PASSWORD="$registry_password"; fi
+
+if [ -n "${PARAM_GITHUB_APP_ID:-}" ]; then export UPDATER_GITHUB_APP_ID="$PARAM_GITHUB_APP_ID"; fi
+if [ -n "${PARAM_GITHUB_APP_INSTALLATION_ID:-}" ]; then
+  export UPDATER_GITHUB_APP_INSTALLATION_ID="$PARAM_GITHUB_APP_INSTALLATION_ID"
+fi
+app_key="$(secret "${PARAM_GITHUB_APP_KEY:-}")"
+if [ -n "$app_key" ]; then export UPDATER_GITHUB_APP_PRIVATE_KEY="$app_key"; fi
 
 argocd_token="$(secret "${PARAM_ARGOCD_TOKEN:-}")"
 if [ -n "$argocd_token" ]; then export ARGOCD_AUTH_TOKEN="$argocd_token"; fi
