@@ -29,6 +29,7 @@ from updater.resolve import Strategy, commit_sha
 @click.option("--all", "all_apps", is_flag=True, help="Bump every app that has files in the environment.")
 @strategy_options
 @click.option("--allow-downgrade", is_flag=True, help="Write a tag older than the current one.")
+@click.option("--ignore-hold", is_flag=True, help="Write apps a rollback holds too (emergencies).")
 @write_options
 def command(
     env: str,
@@ -37,6 +38,7 @@ def command(
     dry_run: bool,
     as_json: bool,
     allow_downgrade: bool,
+    ignore_hold: bool,
     mode: str | None,
     wait_merged: float | None,
     config_path: str | None,
@@ -70,6 +72,7 @@ def command(
             allow_downgrade=allow_downgrade,
             wait_merged=wait_merged,
             progress=_progress,
+            ignore_hold=ignore_hold,
         )
     emit(report, as_json)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from updater.config.model import Config
+from updater.flows import holds
 from updater.flows import plan as planning
 from updater.flows.registries import Registries
 from updater.flows.report import WriteReport
@@ -27,10 +29,17 @@ def bump(
     allow_downgrade: bool = False,
     wait_merged: float | None = None,
     progress: Callable[[str], None] | None = None,
+    ignore_hold: bool = False,
 ) -> WriteReport:
-    """Resolve the new tag of each app in `env` and write them all in one commit."""
+    """Resolve the new tag of each app in `env` and write them all in one commit.
+
+    Apps a rollback holds are left out with a note (all of them held: nothing to do, exit 0).
+    """
     plans = planning.plan(config, env, apps)
     planning.check_wait_merged(config, env, wait_merged)
+    plans, held = holds.skip_held(plans, holds.of_env(config, backend, env), ignore_hold)
+    if not plans:
+        return WriteReport("bump", env, False, (), notes=tuple(held))
     registries = registries or Registries(config)
     values: list[NewValue] = []
     resolutions: dict[str, tuple[Strategy, Resolution]] = {}
@@ -54,7 +63,7 @@ def bump(
                 "pass --allow-downgrade to write it"
             )
 
-    return write(
+    report = write(
         config,
         backend,
         "bump",
@@ -65,3 +74,4 @@ def bump(
         source=sha,
         wait_merged=wait_merged,
     )
+    return replace(report, notes=report.notes + tuple(held)) if held else report

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from updater.config.model import Config
+from updater.flows import holds
 from updater.flows import plan as planning
 from updater.flows.read import current
 from updater.flows.registries import Registries
@@ -29,6 +30,7 @@ def promote(
     registries: Registries | None = None,
     dry_run: bool = False,
     wait_merged: float | None = None,
+    ignore_hold: bool = False,
 ) -> WriteReport:
     """Write the tags of `source` (default: the target's promote-from) into `target`, one commit."""
     destination = planning.environment(config, target, writing=True)
@@ -45,7 +47,9 @@ def promote(
         raise InputError(f"cannot promote {target!r} to itself: give two different environments")
     registries = registries or Registries(config)
     values = []
-    for item in planning.plan(config, target, apps):
+    plans = planning.plan(config, target, apps)
+    holds.refuse_if_held(holds.of_env(config, backend, target), target, [p.app for p in plans], ignore_hold)
+    for item in plans:
         origin = planning.app_plan(config, item.app, source)
         if origin is None:
             if apps:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+TRAILER = "Updater-Command"
+
 
 @dataclass(frozen=True)
 class AppResult:
@@ -129,8 +131,13 @@ def commit_message(
     source: str | None,
     run_url: str | None,
     title: str | None,
+    notes: Sequence[str] = (),
 ) -> str:
-    """Return the commit message: a title, then app, env, old -> new, digest, source commit, CI run."""
+    """Return the commit message: a title, then app, env, old -> new, digest, source commit, CI run.
+
+    The last paragraph is the trailer `Updater-Command: <command>`, which `history` reads to say
+    what each change was (bump, promote, rollback, release; a commit without it is a manual edit).
+    """
     changed = [a for a in apps if a.changed]
     if title is None:
         listed = ", ".join(f"{a.app} {a.new}" for a in changed[:3])
@@ -143,11 +150,12 @@ def commit_message(
         if a.digest:
             body.append(f"  digest: {a.digest}")
         body.append(f"  files: {', '.join(a.files)}")
+    body.extend(notes)
     if source:
         body.append(f"Source commit: {source}")
     if run_url:
         body.append(f"CI run: {run_url}")
-    return title + "\n\n" + "\n".join(body) + "\n"
+    return title + "\n\n" + "\n".join(body) + f"\n\n{TRAILER}: {command}\n"
 
 
 def pr_body(

@@ -1,6 +1,13 @@
-"""`status`: the tag of every app in every environment next to the newest matching tag in its registry.
+"""`status`: the tag of every app in every environment next to the newest matching build in its registry.
 
-The tag in git comes from `flows.read.current`, which promote and rollback share.
+A row's state says where git stands against the registry: `up to date`, `behind` (the newest matching
+build is newer than the one in git, by build time or by the strategy's own order), `ahead` (the one in
+git is newer), `other` (the tag in git is outside the policy), `not in registry`, or
+`held (rolled back from X by Y)` when a rollback holds the app there (`flows.holds`).
+
+Cost per image and run, whatever the number of apps and environments sharing it: the tag pages once,
+then for the strategies that order by build time one manifest GET per candidate (the GET answers the
+digest: no HEAD) and one config blob per distinct digest. The tag in git comes from `flows.read`.
 """
 
 from __future__ import annotations
@@ -8,16 +15,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from updater.config.model import Config, TagPolicy
+from updater.flows import holds as holding
 from updater.flows import plan as planning
 from updater.flows.read import current
 from updater.flows.registries import Registries
 from updater.flows.report import table
 from updater.infra.errors import EXIT_USAGE, UpdaterError
-from updater.resolve import NoMatchingTag, Strategy, TemplateVars, resolve
+from updater.registry.base import Registry, TagInfo
+from updater.resolve import NoMatchingTag, Resolution, Strategy, TemplateVars, is_downgrade, resolve
 from updater.scm.base import Backend
+
+ORDERED = ("semver", "numerical", "alphabetical")
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,8 @@ class StatusRow:
     behind: bool | None
     error: str | None = None
     exit_code: int = 0  # of the error: 1 remote (registry, git, GitHub), 2 config or input
+    state: str | None = None  # up to date | behind | ahead | other | not in registry (None on error)
+    hold: holding.Hold | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,8 +53,49 @@ class StatusRow:
             "tag": self.tag,
             "newest": self.newest,
             "behind": self.behind,
+            "state": self.state,
+            "held": self.hold.to_json() if self.hold else None,
             "error": self.error,
         }
+
+
+class RunCache:
+    """One image's registry for a whole status run: the tag list read once, digests from manifest GETs.
+
+    Every app and environment sharing the image reads through the same cache, so the tag pages,
+    manifests and config blobs are fetched once per run.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self.inner = registry
+        self.name = registry.name
+        self._tags: list[TagInfo] | None = None
+        self._digests: dict[str, str | None] = {}
+        self._created: dict[str, datetime | None] = {}
+
+    @property
+    def requests(self) -> int:
+        return self.inner.requests
+
+    @requests.setter
+    def requests(self, value: int) -> None:
+        self.inner.requests = value
+
+    def list_tags(self) -> list[TagInfo]:
+        if self._tags is None:
+            self._tags = self.inner.list_tags()
+        return self._tags
+
+    def digest(self, tag: str) -> str | None:
+        if tag not in self._digests:
+            by_get = getattr(self.inner, "manifest_by_tag", None)
+            self._digests[tag] = by_get(tag) if callable(by_get) else self.inner.digest(tag)
+        return self._digests[tag]
+
+    def created(self, digest: str) -> datetime | None:
+        if digest not in self._created:
+            self._created[digest] = self.inner.created(digest)
+        return self._created[digest]
 
 
 def newest_strategy(strategy: Strategy, app: str, env: str) -> Strategy:
@@ -55,11 +110,14 @@ def newest_strategy(strategy: Strategy, app: str, env: str) -> Strategy:
 def status(
     config: Config, backend: Backend, envs: Sequence[str] = (), *, registries: Registries | None = None
 ) -> list[StatusRow]:
-    """Return one row per app and environment: tag in git, newest matching tag, behind or not."""
+    """Return one row per app and environment: tag in git, newest matching tag, and the state."""
     registries = registries or Registries(config)
     names = list(envs) or list(config.environments)
     for name in names:
         planning.environment(config, name)
+    caches: dict[str, RunCache] = {}
+    found: dict[tuple[str, Strategy], Resolution | UpdaterError] = {}
+    held: dict[str, holding.Holds] = {}
     rows = []
     for app in config.apps:
         for env in names:
@@ -68,21 +126,66 @@ def status(
                 continue
             try:
                 now = current(config, backend, item)
+                if env not in held:
+                    held[env] = holding.of_env(config, backend, env)
             except UpdaterError as exc:
                 rows.append(StatusRow(app, env, item.image, None, None, None, exc.message, exc.exit_code))
                 continue
+            hold = held[env].get((env, app))
             strategy = newest_strategy(planning.strategy(_policy(config, item)), app, env)
-            try:
-                found = resolve(registries.get(item.image), strategy, TemplateVars(app=app, env=env))
-            except NoMatchingTag:
-                error = "no matching tag in the registry"
-                rows.append(StatusRow(app, env, item.image, now.tag, None, None, error, EXIT_USAGE))
+            if item.image not in caches:
+                caches[item.image] = RunCache(registries.get(item.image))
+            cache = caches[item.image]
+            key = (item.image, strategy)
+            if key not in found:
+                found[key] = _newest(cache, strategy, app, env)
+            result = found[key]
+            if isinstance(result, UpdaterError):
+                rows.append(
+                    StatusRow(app, env, item.image, now.tag, None, None, result.message, result.exit_code)
+                )
                 continue
-            except UpdaterError as exc:
-                rows.append(StatusRow(app, env, item.image, now.tag, None, None, exc.message, exc.exit_code))
-                continue
-            rows.append(StatusRow(app, env, item.image, now.tag, found.tag, now.tag != found.tag))
+            state = compare(cache, strategy, now.tag, result)
+            rows.append(
+                StatusRow(app, env, item.image, now.tag, result.tag, state == "behind", None, 0, state, hold)
+            )
     return rows
+
+
+def _newest(cache: RunCache, strategy: Strategy, app: str, env: str) -> Resolution | UpdaterError:
+    """Return the newest matching build, or the error that says why there is none."""
+    try:
+        return resolve(cache, strategy, TemplateVars(app=app, env=env))
+    except NoMatchingTag:
+        return UpdaterError("no matching tag in the registry", exit_code=EXIT_USAGE)
+    except UpdaterError as exc:
+        return exc
+
+
+def compare(cache: RunCache, strategy: Strategy, tag: str | None, newest: Resolution) -> str:
+    """Return the state of the tag in git against the newest matching build."""
+    if tag is None:
+        return "behind"
+    if tag == newest.tag:
+        return "up to date"
+    seen = {c.tag: c for c in newest.candidates}
+    candidate = seen.get(tag)
+    if candidate is not None and not candidate.accepted:
+        return "other"
+    if strategy.kind in ORDERED:
+        if candidate is None and tag not in {info.tag for info in cache.list_tags()}:
+            return "other"
+        return "ahead" if is_downgrade(tag, newest.tag, strategy) else "behind"
+    digest = candidate.digest if candidate is not None and candidate.digest else cache.digest(tag)
+    if digest is None:
+        return "not in registry"
+    if digest == newest.digest:
+        return "up to date"
+    mine = candidate.created if candidate is not None and candidate.created else cache.created(digest)
+    theirs = newest.created or (cache.created(newest.digest) if newest.digest else None)
+    if mine is None or theirs is None or mine == theirs:
+        return "behind"  # another build, order unknown: the strategy picks the newest one
+    return "behind" if theirs > mine else "ahead"
 
 
 def _policy(config: Config, item: planning.AppPlan) -> TagPolicy:
@@ -99,6 +202,11 @@ def render(rows: Sequence[StatusRow]) -> str:
     """Return the status table: APP, ENV, TAG IN GIT, NEWEST, STATE."""
     cells = []
     for row in rows:
-        state = "error: " + row.error if row.error else ("behind" if row.behind else "up to date")
+        if row.error:
+            state = "error: " + row.error
+        elif row.hold is not None:
+            state = row.hold.describe()
+        else:
+            state = row.state or "-"
         cells.append([row.app, row.env, row.tag or "-", row.newest or "-", state])
     return table(["APP", "ENV", "TAG IN GIT", "NEWEST IN REGISTRY", "STATE"], cells)

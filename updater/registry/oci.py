@@ -185,6 +185,29 @@ class OciRegistry:
         self._digests[tag] = found
         return found
 
+    def manifest_by_tag(self, tag: str) -> str | None:
+        """Return the digest of `tag` by GETting its manifest, kept for `created`; None when missing.
+
+        For a caller that reads the build time next (status, newest): one GET where HEAD + GET by
+        digest would be two. The digest is the hash of the bytes; a `Docker-Content-Digest` header
+        that disagrees is refused.
+        """
+        if tag in self._digests and (self._digests[tag] is None or self._digests[tag] in self._manifests):
+            return self._digests[tag]
+        response = self._http.get(self._manifest_url(tag), accept=MANIFEST_ACCEPT, scope=self._scope)
+        found: str | None = None
+        if response.status_code != 404:
+            self._expect_ok(response.status_code, f"get manifest {tag}")
+            found = "sha256:" + hashlib.sha256(response.content).hexdigest()
+            header = response.headers.get("Docker-Content-Digest")
+            if header and header.startswith("sha256:") and header != found:
+                raise RemoteError(
+                    f"registry {self.ref.registry}: manifest of {tag} does not match its digest"
+                )
+            self._manifests[found] = self._decode(response.content, found)
+        self._digests[tag] = found
+        return found
+
     # --- build time -----------------------------------------------------------------------------
 
     def created(self, digest: str) -> datetime | None:

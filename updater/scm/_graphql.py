@@ -200,7 +200,7 @@ CHECKS_QUERY = (
 HISTORY_QUERY = (
     "query($owner: String!, $name: String!, $ref: String!, $path: String!, $first: Int!) {"
     " repository(owner: $owner, name: $name) { ref(qualifiedName: $ref) { target { ... on Commit {"
-    " history(first: $first, path: $path) { nodes { oid committedDate author { name email date }"
+    " history(first: $first, path: $path) { nodes { oid message committedDate author { name email date }"
     f" file(path: $path) {{ {BLOB_FIELDS} }} }} }} }} }} }} }} }}"
 )
 

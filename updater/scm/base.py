@@ -71,6 +71,7 @@ class Revision:
     author: str
     date: datetime
     content: bytes | None
+    message: str = ""  # the commit message (history reads updater's trailer from it)
 
 
 class Backend(Protocol):
