@@ -10,7 +10,7 @@ from updater.flows import holds
 from updater.flows import plan as planning
 from updater.flows.registries import Registries
 from updater.flows.report import WriteReport
-from updater.flows.write import NewValue, ci_variables, write
+from updater.flows.write import NewValue, ci_variables, read_ahead, write
 from updater.infra.errors import InputError
 from updater.resolve import Resolution, Strategy, TemplateVars, downgrade_reason, resolve
 from updater.scm.base import Backend
@@ -37,7 +37,10 @@ def bump(
     """
     plans = planning.plan(config, env, apps)
     planning.check_wait_merged(config, env, wait_merged)
-    plans, held = holds.skip_held(plans, holds.of_env(config, backend, env), ignore_hold)
+    # The values files and the holds file in one read (one GitHub query), reused by the preview.
+    paths = [t.file for item in plans for t in item.targets] + [holds.HOLDS_FILE]
+    reader = read_ahead(backend, config.environments[env].branch or "", list(dict.fromkeys(paths)))
+    plans, held = holds.skip_held(plans, holds.of_env(config, backend, env, reader), ignore_hold)
     if not plans:
         return WriteReport("bump", env, False, (), notes=tuple(held))
     registries = registries or Registries(config)
@@ -73,5 +76,6 @@ def bump(
         dry_run=dry_run,
         source=sha,
         wait_merged=wait_merged,
+        reader=reader,
     )
     return replace(report, notes=report.notes + tuple(held)) if held else report

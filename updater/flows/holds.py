@@ -105,15 +105,11 @@ def render(holds: Holds) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def read(backend: Backend, branch: str) -> Holds:
-    """Return the holds recorded on `branch` (one read of the state file)."""
-    return parse(backend.read(branch, HOLDS_FILE), branch)
-
-
-def of_env(config: Config, backend: Backend, env: str) -> Holds:
-    """Return the holds of `env`, read from its branch."""
-    holds = read(backend, config.environments[env].branch or "")
-    return {key: hold for key, hold in holds.items() if key[0] == env}
+def of_env(config: Config, backend: Backend, env: str, reader: Reader | None = None) -> Holds:
+    """Return the holds of `env`, read from its branch (through `reader` when the caller has one)."""
+    branch = config.environments[env].branch or ""
+    data = reader(HOLDS_FILE) if reader is not None else backend.read(branch, HOLDS_FILE)
+    return {key: hold for key, hold in parse(data, branch).items() if key[0] == env}
 
 
 def placing(hold: Hold, branch: str) -> Editor:

@@ -15,7 +15,7 @@ from updater.flows import plan as planning
 from updater.flows.read import current
 from updater.flows.registries import Registries
 from updater.flows.report import WriteReport
-from updater.flows.write import NewValue, write
+from updater.flows.write import NewValue, read_ahead, write
 from updater.infra.errors import InputError
 from updater.scm.base import Backend
 
@@ -48,7 +48,11 @@ def promote(
     registries = registries or Registries(config)
     values = []
     plans = planning.plan(config, target, apps)
-    holds.refuse_if_held(holds.of_env(config, backend, target), target, [p.app for p in plans], ignore_hold)
+    # The target's values files and holds file in one read (one GitHub query), reused by the preview.
+    paths = [t.file for item in plans for t in item.targets] + [holds.HOLDS_FILE]
+    reader = read_ahead(backend, destination.branch or "", list(dict.fromkeys(paths)))
+    held = holds.of_env(config, backend, target, reader)
+    holds.refuse_if_held(held, target, [p.app for p in plans], ignore_hold)
     for item in plans:
         origin = planning.app_plan(config, item.app, source)
         if origin is None:
@@ -79,4 +83,6 @@ def promote(
         values.append(NewValue(item, found.tag, digest))
     if not values:
         raise InputError(f"no app has values files in both {source!r} and {target!r}")
-    return write(config, backend, "promote", target, values, dry_run=dry_run, wait_merged=wait_merged)
+    return write(
+        config, backend, "promote", target, values, dry_run=dry_run, wait_merged=wait_merged, reader=reader
+    )

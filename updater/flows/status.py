@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -26,10 +27,20 @@ from updater.flows.registries import Registries
 from updater.flows.report import table
 from updater.infra.errors import EXIT_USAGE, UpdaterError
 from updater.registry.base import Registry, TagInfo
-from updater.resolve import NoMatchingTag, Resolution, Strategy, TemplateVars, is_downgrade, resolve
+from updater.resolve import (
+    MOVING_TAGS,
+    NoMatchingTag,
+    Resolution,
+    Strategy,
+    TemplateVars,
+    is_downgrade,
+    render_template,
+    resolve,
+)
 from updater.scm.base import Backend
 
 ORDERED = ("semver", "numerical", "alphabetical")
+_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,12 @@ class RunCache:
     def list_tags(self) -> list[TagInfo]:
         if self._tags is None:
             self._tags = self.inner.list_tags()
+            # Where the listing itself carries digest and time (Artifact Registry), nothing else is read.
+            for info in self._tags:
+                if info.digest:
+                    self._digests[info.tag] = info.digest
+                    if info.created is not None:
+                        self._created.setdefault(info.digest, info.created)
         return self._tags
 
     def digest(self, tag: str) -> str | None:
@@ -96,6 +113,40 @@ class RunCache:
         if digest not in self._created:
             self._created[digest] = self.inner.created(digest)
         return self._created[digest]
+
+    def prefetch(self, strategy: Strategy, app: str, env: str) -> None:
+        """Read the build time of every candidate a by-build-time strategy will compare, 8 at a time.
+
+        The same requests the resolver would make one after the other (a manifest GET per tag, a
+        config blob per distinct digest); in parallel, the registry's latency is paid ~8 times less.
+        """
+        names = [info.tag for info in self.list_tags() if info.tag not in self._digests]
+        names = [name for name in names if by_build_time(strategy, app, env, name)]
+        if len(names) < 2:
+            return
+        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            digests = set(pool.map(self.digest, names))
+            list(pool.map(self.created, [d for d in digests if d is not None and d not in self._created]))
+
+
+def by_build_time(strategy: Strategy, app: str, env: str, tag: str) -> bool:
+    """True when `strategy` compares `tag`'s build time: it passes the filter (and the open template)."""
+    if strategy.kind == "template" and strategy.template and "*" in strategy.template:
+        shape = render_template(strategy.template, TemplateVars(app=app, env=env))
+        pattern = "^" + "[A-Za-z0-9_.-]+".join(re.escape(part) for part in shape.split("*")) + "$"
+        if not re.match(pattern, tag):
+            return False
+    elif strategy.kind != "newest":
+        return False
+    try:
+        if strategy.include:
+            if not re.search(strategy.include, tag):
+                return False
+        elif tag in MOVING_TAGS:
+            return False
+        return not any(re.search(pattern, tag) for pattern in strategy.exclude)
+    except re.error:
+        return False  # the resolver names the bad pattern
 
 
 def newest_strategy(strategy: Strategy, app: str, env: str) -> Strategy:
@@ -155,6 +206,7 @@ def status(
 def _newest(cache: RunCache, strategy: Strategy, app: str, env: str) -> Resolution | UpdaterError:
     """Return the newest matching build, or the error that says why there is none."""
     try:
+        cache.prefetch(strategy, app, env)
         return resolve(cache, strategy, TemplateVars(app=app, env=env))
     except NoMatchingTag:
         return UpdaterError("no matching tag in the registry", exit_code=EXIT_USAGE)

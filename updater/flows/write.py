@@ -77,17 +77,19 @@ def write(
     source: str | None = None,
     wait_merged: float | None = None,
     extra: Extra | None = None,
+    reader: Reader | None = None,
 ) -> WriteReport:
     """Write every value into its targets on the environment's branch as ONE commit (or PR).
 
     `wait_merged` (auto-merge mode only): seconds to block until the pull request is merged.
     `extra`: more files written in the same commit (a rollback's hold, a release).
+    `reader`: the branch head as the caller already read it (`read_ahead`), for the preview.
     """
     branch = config.environments[env].branch or ""
     mode = config.environments[env].mode
     planning.check_wait_merged(config, env, wait_merged)
     editor = _Editor(config, env, branch, values, check, extra.edit if extra else None)
-    preview = editor(_prefetched(backend, branch, editor.paths))
+    preview = editor(reader or read_ahead(backend, branch, editor.paths))
     if not preview or dry_run:
         return WriteReport(
             command, env, bool(preview), tuple(editor.results), tuple(editor.diffs), dry_run=dry_run
@@ -131,7 +133,7 @@ def write(
     )
 
 
-def _prefetched(backend: Backend, branch: str, paths: Sequence[str]) -> Reader:
+def read_ahead(backend: Backend, branch: str, paths: Sequence[str]) -> Reader:
     """Return a reader of the branch head; a backend that can read many files at once (GitHub: one
     GraphQL query) is asked once, so the preview costs one call whatever the number of apps."""
     read_many = getattr(backend, "read_many", None)

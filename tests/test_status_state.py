@@ -1,0 +1,89 @@
+"""Issue 11, point 4: `status` says behind / up to date / other / not in registry / held, and what it costs.
+
+Debian's registry holds six builds of one image behind the counting proxy (pages of 3 tags); four
+apps share the image. The run must read the tag pages once, GET each candidate's manifest once (the
+GET answers the digest: no HEAD) and each distinct config blob once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from testing.cli import run
+from testing.gitrepo import Remote, make_remote
+from testing.registry import RunningRegistry, push_image, start_registry
+from testing.registry_proxy import RegistryProxy, start_proxy
+
+REPOSITORY = "team/api"
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def _build(i: int) -> tuple[str, int]:
+    """Build i: `stage-<sha7>-<epoch>`, pushed i minutes after START."""
+    epoch = int((START + timedelta(minutes=i)).timestamp())
+    return f"stage-{hashlib.sha1(str(i).encode()).hexdigest()[:7]}-{epoch}", i
+
+
+BUILDS = [_build(i) for i in range(6)]
+OUTSIDE = "hotfix-1"  # pushed by hand: outside the policy stage-{sha:7}-*
+MISSING = "stage-deadbee-1700000000"  # matches the policy, never pushed
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    with start_registry(tmp_path_factory.mktemp("status-registry")) as reg:
+        for tag, minute in BUILDS:
+            push_image(reg.url, REPOSITORY, [tag], created=START + timedelta(minutes=minute))
+        push_image(reg.url, REPOSITORY, [OUTSIDE], created=START + timedelta(hours=5))
+        yield reg
+
+
+@pytest.fixture
+def proxy(registry: RunningRegistry) -> Iterator[RegistryProxy]:
+    with start_proxy(registry.url, page_size=3) as running:
+        yield running
+
+
+def gitops(tmp: Path, host: str) -> Remote:
+    apps = {"behind": BUILDS[2][0], "current": BUILDS[5][0], "outside": OUTSIDE, "gone": MISSING}
+    lines = [
+        "version: 1",
+        "scm: {provider: git}",
+        "environments:",
+        '  staging: {branch: main, tag: "stage-{sha:7}-*"}',
+        "apps:",
+    ]
+    files = {}
+    for name, tag in apps.items():
+        lines += [f"  {name}:", f"    image: {host}/{REPOSITORY}", f"    values: {{staging: {name}.yaml}}"]
+        lines.append("    key: image.tag")
+        files[f"{name}.yaml"] = f"image:\n  tag: {tag}\n"
+    files[".updater.yaml"] = "\n".join(lines) + "\n"
+    return make_remote(tmp, files)
+
+
+def test_states_and_the_cost_of_a_run(tmp_path: Path, proxy: RegistryProxy) -> None:
+    remote = gitops(tmp_path, proxy.host)
+    proxy.reset_counts()
+    result = run("status", "--json", cwd=remote.work)
+    assert (result.returncode, result.stderr) == (0, "")
+    rows = {r["app"]: r for r in json.loads(result.stdout)["rows"]}
+    newest = BUILDS[5][0]
+    assert {app: (r["state"], r["newest"], r["behind"]) for app, r in rows.items()} == {
+        "behind": ("behind", newest, True),
+        "current": ("up to date", newest, False),
+        "outside": ("other", newest, False),  # a newer build, but not one the policy would pick
+        "gone": ("not in registry", newest, False),
+    }
+    # 7 tags in pages of 3 read once for the four apps; one GET per candidate (+1: the missing tag's
+    # 404), one config blob per distinct digest; never a HEAD.
+    counts = {kind: n for kind, n in proxy.counts.items() if n}
+    assert counts == {"tags": 3, "manifest_get": 7, "blob": 6}
+    table = run("status", cwd=remote.work).stdout.splitlines()
+    assert table[1].split()[-1] == "behind" and table[3].split()[-1] == "other"
