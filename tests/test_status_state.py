@@ -17,6 +17,7 @@ import pytest
 
 from testing.cli import run
 from testing.gitrepo import Remote, make_remote
+from testing.oci_layout import LayoutImage, build_layout, utc
 from testing.registry import RunningRegistry, push_image, start_registry
 from testing.registry_proxy import RegistryProxy, start_proxy
 
@@ -87,3 +88,41 @@ def test_states_and_the_cost_of_a_run(tmp_path: Path, proxy: RegistryProxy) -> N
     assert counts == {"tags": 3, "manifest_get": 7, "blob": 6}
     table = run("status", cwd=remote.work).stdout.splitlines()
     assert table[1].split()[-1] == "behind" and table[3].split()[-1] == "other"
+
+
+def test_ahead_behind_and_other_under_the_digest_strategy(tmp_path: Path) -> None:
+    """`latest` lags behind the newest push: a tag in git built after it is ahead, one before is behind."""
+    registry = tmp_path / "layout"
+    build_layout(
+        registry,
+        [
+            LayoutImage(tags=["stage-a"], created=utc(2026, 1, 1)),
+            LayoutImage(tags=["stage-b", "latest"], created=utc(2026, 1, 2)),
+            LayoutImage(tags=["stage-c"], created=utc(2026, 1, 3)),
+            LayoutImage(tags=["hotfix-1"], created=utc(2026, 1, 4)),
+        ],
+    )
+    apps = {"old": "stage-a", "new": "stage-c", "same": "stage-b", "hand": "hotfix-1"}
+    lines = [
+        "version: 1",
+        "scm: {provider: git}",
+        "environments:",
+        "  staging: {branch: main, tag: {strategy: digest, tag: latest, include: '^stage-'}}",
+        "apps:",
+    ]
+    files = {}
+    for name, tag in apps.items():
+        lines += [f"  {name}:", f"    image: oci:{registry}", f"    values: {{staging: {name}.yaml}}"]
+        lines.append("    key: image.tag")
+        files[f"{name}.yaml"] = f"image:\n  tag: {tag}\n"
+    files[".updater.yaml"] = "\n".join(lines) + "\n"
+    remote = make_remote(tmp_path / "git", files)
+    result = run("status", "--json", cwd=remote.work)
+    assert (result.returncode, result.stderr) == (0, "")
+    states = {r["app"]: (r["state"], r["newest"]) for r in json.loads(result.stdout)["rows"]}
+    assert states == {
+        "old": ("behind", "stage-b"),
+        "new": ("ahead", "stage-b"),  # built after the image `latest` points to
+        "same": ("up to date", "stage-b"),
+        "hand": ("other", "stage-b"),
+    }

@@ -138,6 +138,11 @@ def by_build_time(strategy: Strategy, app: str, env: str, tag: str) -> bool:
             return False
     elif strategy.kind != "newest":
         return False
+    return passes_filter(strategy, tag)
+
+
+def passes_filter(strategy: Strategy, tag: str) -> bool:
+    """True when `tag` passes the strategy's include / exclude (and is not a moving tag without include)."""
     try:
         if strategy.include:
             if not re.search(strategy.include, tag):
@@ -222,6 +227,10 @@ def compare(cache: RunCache, strategy: Strategy, tag: str | None, newest: Resolu
         return "up to date"
     seen = {c.tag: c for c in newest.candidates}
     candidate = seen.get(tag)
+    if strategy.kind == "digest":  # its candidates say "same digest or not", not "in the policy"
+        candidate = None
+        if not passes_filter(strategy, tag):
+            return "other"
     if candidate is not None and not candidate.accepted:
         return "other"
     if strategy.kind in ORDERED:
