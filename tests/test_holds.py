@@ -44,6 +44,9 @@ def test_rollback_holds_until_release(ops: GitOps) -> None:
     work = ops.remote.work
     rolled = run("rollback", "--env", "staging", "--app", "api", "--json", cwd=work, env=ALICE)
     assert (rolled.returncode, rolled.stderr) == (0, "")
+    assert json.loads(rolled.stdout)["notes"] == [
+        f"api (staging) is held at {TAGS[1]}: bump skips it until `updater release --env staging --app api`"
+    ]
     head = ops.remote.head()
     # One commit: the tag and the hold together.
     assert changed_files(ops, head) == [HOLDS, "k8s/api/values-staging.yaml"]
@@ -75,6 +78,20 @@ def test_rollback_holds_until_release(ops: GitOps) -> None:
         "(`updater release --env staging --app api`) or pass --ignore-hold\n"
     )
     assert ops.remote.head() == before
+    dry = run(
+        "promote",
+        "--from",
+        "production",
+        "--to",
+        "staging",
+        "--app",
+        "api",
+        "--ignore-hold",
+        "--dry-run",
+        cwd=work,
+    )
+    assert (dry.returncode, dry.stderr) == (0, "")
+    assert f"api (staging): {TAGS[1]} -> {TAGS[0]}" in dry.stdout
 
     # release lifts it in one commit; a second release has nothing to lift.
     released = run("release", "--env", "staging", "--app", "api", cwd=work)

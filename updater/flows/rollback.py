@@ -7,6 +7,8 @@ after checking that the image still exists in the registry. The same commit reco
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from updater.config.model import Config
 from updater.flows import holds
 from updater.flows import plan as planning
@@ -70,7 +72,7 @@ def rollback(
         holds.placing(hold, item.branch),
         lines=(f"  hold: {hold.describe()}, until `updater release --env {env} --app {app}`",),
     )
-    return write(
+    report = write(
         config,
         backend,
         "rollback",
@@ -80,3 +82,5 @@ def rollback(
         wait_merged=wait_merged,
         extra=extra,
     )
+    note = f"{app} ({env}) is held at {tag}: bump skips it until `updater release --env {env} --app {app}`"
+    return replace(report, notes=(*report.notes, note)) if report.changed else report
