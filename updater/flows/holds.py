@@ -22,9 +22,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from updater.config.model import Config
 from updater.flows import plan as planning
 from updater.infra.errors import InputError
@@ -68,6 +65,10 @@ def parse(data: bytes | None, branch: str) -> Holds:
     where = f"{HOLDS_FILE} (branch {branch})"
     if len(data) > _MAX_BYTES:
         raise InputError(f"{where}: larger than {_MAX_BYTES} bytes: fix or remove it")
+    # ruamel.yaml loads only when a file is parsed, as everywhere in updater (see config/parse.py).
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     try:
         loaded = YAML(typ="safe", pure=True).load(data.decode("utf-8"))
     except (UnicodeDecodeError, YAMLError) as exc:
