@@ -51,18 +51,18 @@ def proxy(registry: RunningRegistry) -> Iterator[RegistryProxy]:
         yield running
 
 
-def gitops(tmp: Path, host: str) -> Remote:
-    apps = {"behind": BUILDS[2][0], "current": BUILDS[5][0], "outside": OUTSIDE, "gone": MISSING}
+def gitops(tmp: Path, image: str, policy: str, apps: dict[str, str]) -> Remote:
+    """A GitOps remote whose apps (name -> tag in git) all use `image` under staging's `policy`."""
     lines = [
         "version: 1",
         "scm: {provider: git}",
         "environments:",
-        '  staging: {branch: main, tag: "stage-{sha:7}-*"}',
-        "apps:",
+        f"  staging: {{branch: main, tag: {policy}}}",
     ]
+    lines.append("apps:")
     files = {}
     for name, tag in apps.items():
-        lines += [f"  {name}:", f"    image: {host}/{REPOSITORY}", f"    values: {{staging: {name}.yaml}}"]
+        lines += [f"  {name}:", f"    image: {image}", f"    values: {{staging: {name}.yaml}}"]
         lines.append("    key: image.tag")
         files[f"{name}.yaml"] = f"image:\n  tag: {tag}\n"
     files[".updater.yaml"] = "\n".join(lines) + "\n"
@@ -70,7 +70,8 @@ def gitops(tmp: Path, host: str) -> Remote:
 
 
 def test_states_and_the_cost_of_a_run(tmp_path: Path, proxy: RegistryProxy) -> None:
-    remote = gitops(tmp_path, proxy.host)
+    apps = {"behind": BUILDS[2][0], "current": BUILDS[5][0], "outside": OUTSIDE, "gone": MISSING}
+    remote = gitops(tmp_path, f"{proxy.host}/{REPOSITORY}", '"stage-{sha:7}-*"', apps)
     proxy.reset_counts()
     result = run("status", "--json", cwd=remote.work)
     assert (result.returncode, result.stderr) == (0, "")
@@ -103,20 +104,8 @@ def test_ahead_behind_and_other_under_the_digest_strategy(tmp_path: Path) -> Non
         ],
     )
     apps = {"old": "stage-a", "new": "stage-c", "same": "stage-b", "hand": "hotfix-1"}
-    lines = [
-        "version: 1",
-        "scm: {provider: git}",
-        "environments:",
-        "  staging: {branch: main, tag: {strategy: digest, tag: latest, include: '^stage-'}}",
-        "apps:",
-    ]
-    files = {}
-    for name, tag in apps.items():
-        lines += [f"  {name}:", f"    image: oci:{registry}", f"    values: {{staging: {name}.yaml}}"]
-        lines.append("    key: image.tag")
-        files[f"{name}.yaml"] = f"image:\n  tag: {tag}\n"
-    files[".updater.yaml"] = "\n".join(lines) + "\n"
-    remote = make_remote(tmp_path / "git", files)
+    policy = "{strategy: digest, tag: latest, include: '^stage-'}"
+    remote = gitops(tmp_path / "git", f"oci:{registry}", policy, apps)
     result = run("status", "--json", cwd=remote.work)
     assert (result.returncode, result.stderr) == (0, "")
     states = {r["app"]: (r["state"], r["newest"]) for r in json.loads(result.stdout)["rows"]}
