@@ -129,3 +129,17 @@ def test_a_broken_holds_file_is_named(ops: GitOps) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith(f"updater: error: {HOLDS} (branch main): expected a mapping")
     assert ops.remote.head() == head
+
+
+def test_release_in_pull_request_mode_has_its_own_head(ops: GitOps) -> None:
+    work = ops.remote.work
+    assert run("rollback", "--env", "staging", "--app", "api", cwd=work).returncode == 0
+    released = run(
+        "release", "--env", "staging", "--app", "api", "--mode", "pull-request", "--json", cwd=work
+    )
+    assert (released.returncode, released.stderr) == (0, "")
+    assert json.loads(released.stdout)["notes"][-1] == (
+        "pushed to branch updater/staging/api-release; open a pull request into main"
+    )
+    assert '"api"' in ops.remote.show(HOLDS).decode()  # held until that branch is merged
+    assert '"api"' not in ops.remote.show(HOLDS, "updater/staging/api-release").decode()

@@ -36,7 +36,7 @@ def release(
         holds.lifting(env, app, item.branch),
         title=f"release {env}: {app}",
         lines=(f"- {app} ({env}): hold lifted (it was {hold.describe()})",),
-        apps=(app,),
+        apps=(f"{app}-release",),  # its own PR head: a pending bump PR of the app stays as it is
     )
     report = write(config, backend, "release", env, [], dry_run=dry_run, wait_merged=wait_merged, extra=extra)
     note = f"{app} ({env}): hold lifted (it was {hold.describe()}); bump will update it again"
