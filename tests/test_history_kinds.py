@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ def test_history_names_each_kind_of_change(ops: GitOps) -> None:
     assert run("bump", "--env", "staging", "--app", "api", "--sha", SHA, cwd=work).returncode == 0
     assert run("rollback", "--env", "staging", "--app", "api", cwd=work).returncode == 0
     assert run("release", "--env", "staging", "--app", "api", cwd=work).returncode == 0
+    time.sleep(1.1)  # commit times have one-second resolution: the hand edit comes visibly later
     edited = ops.values("api", "staging").decode().replace(TAGS[0], TAGS[1])
     ops.remote.commit({"k8s/api/values-staging.yaml": edited}, "hand edit: try TAGS[1]")
     assert run("promote", "--from", "staging", "--to", "production", "--app", "api", cwd=work).returncode == 0

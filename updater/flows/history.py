@@ -25,9 +25,10 @@ def history(config: Config, backend: Backend, env: str, app: str, *, limit: int 
     """Return the app's tag changes in `env` and the releases of its holds, newest first."""
     entries = tag_history(config, backend, env, app, limit=limit)
     item = planning.plan(config, env, [app], writing=False)[0]
-    return sorted(
-        entries + _releases(backend, item.branch, env, app, limit), key=lambda e: e.date, reverse=True
-    )
+    # Newest first by commit time (one-second resolution); on a tie a release goes first, as it always
+    # follows the rollback that placed its hold. The sort is stable: tag changes keep git's order.
+    releases = _releases(backend, item.branch, env, app, limit)
+    return sorted(releases + entries, key=lambda e: e.date, reverse=True)
 
 
 def _releases(backend: Backend, branch: str, env: str, app: str, limit: int) -> list[Entry]:
