@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck unit conformance bench registry-bin orb readme clean
+.PHONY: demo test test-long lint typecheck unit unit-long conformance bench registry-bin orb readme clean
 
 # Debian's python3 ships without venv/ensurepip: install python3-venv when they are missing.
 $(STAMP): pyproject.toml
@@ -41,13 +41,33 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# make test: the whole suite in parallel (pytest-xdist, one worker per core; tests/conftest.py gives each
+# worker its own TMPDIR and DOCKER_CONFIG, registries and servers take free ports; the tests of the
+# 10,000-tag registry share one worker, which builds it once), with the editor's
+# property test at $(PROPERTY_EXAMPLES) random documents. make test-long: the `slow` tests (soak runs)
+# and the property tests at $(PROPERTY_EXAMPLES_LONG); .ci/run runs both.
+PROPERTY_EXAMPLES ?= 1200
+PROPERTY_EXAMPLES_LONG ?= 5000
+WORKERS ?= auto
 unit: $(STAMP) registry-bin
-	$(BIN)/pytest
+	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) $(BIN)/pytest -n $(WORKERS) --dist loadgroup -m "not slow"
+
+unit-long: $(STAMP) registry-bin
+	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES_LONG) $(BIN)/pytest -n $(WORKERS) --dist loadgroup -m "slow or property"
 
 test: lint typecheck unit
 
+test-long: unit-long
+
+# The editor over the shared corpus of real-world values files (not part of the repository):
+# CORPUS=DIR points at another copy.
+CORPUS ?= ../shared/corpus
 conformance: $(STAMP)
-	$(BIN)/python tests/conformance.py ../shared/corpus
+	@if [ ! -d "$(CORPUS)" ]; then \
+	  echo "make conformance: no corpus at $(CORPUS); it needs the shared corpus of values files: pass CORPUS=DIR" >&2; \
+	  exit 2; \
+	fi
+	$(BIN)/python tests/conformance.py "$(CORPUS)"
 
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
@@ -56,8 +76,12 @@ bench: $(STAMP)
 orb: $(STAMP)
 	$(BIN)/python scripts/pack_orb.py orb/src orb/orb.yml
 
-# Refresh the README's snippets from the files they show (tests fail when they drift).
+# Write the release coordinates (scripts/release_refs.py: owner, package name, version) into every file
+# that names them, repack the orb, then refresh the README's snippets from the files they show (tests
+# fail when any of them drifts).
 readme: $(STAMP)
+	$(BIN)/python scripts/release_refs.py
+	$(BIN)/python scripts/pack_orb.py orb/src orb/orb.yml
 	$(BIN)/python scripts/readme_snippets.py
 
 clean:

@@ -125,6 +125,11 @@ def run_file(item: tuple[str, str, list[dict[str, Any]]]) -> list[tuple[str, str
 
 def main(argv: list[str]) -> int:
     corpus = argv[1] if len(argv) > 1 else "../shared/corpus"
+    if not (Path(corpus) / "cases.json").is_file():
+        print(
+            f"conformance: no corpus at {corpus} (no cases.json): pass the corpus directory", file=sys.stderr
+        )
+        return 2
     cases = json.loads((Path(corpus) / "cases.json").read_text(encoding="utf-8"))
     by_file: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for case in cases:

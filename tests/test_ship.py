@@ -30,7 +30,9 @@ OFFLINE = {
     "PATH": f"{BIN}:/usr/bin:/bin",
 }
 WORKFLOWS = sorted((ROOT / "examples").rglob("*.yml"))
-GITHUB_WORKFLOWS = [p for p in WORKFLOWS if ".github" in p.parts or p.parent.name == "github"]
+GITHUB_WORKFLOWS = [p for p in WORKFLOWS if ".github" in p.parts or p.parent.name == "github"] + sorted(
+    (ROOT / ".github" / "workflows").glob("*.yml")
+)
 
 
 def load(path: Path) -> Any:
@@ -63,8 +65,9 @@ def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
         ("vendor.github-actions", [ROOT / "action.yml"]),
         ("vendor.github-workflows", GITHUB_WORKFLOWS),
         ("vendor.circle-ci", [ROOT / "orb" / "orb.yml", ROOT / "examples" / "circleci" / "config.yml"]),
+        ("vendor.dependabot", [ROOT / ".github" / "dependabot.yml"]),
     ],
-    ids=["action", "workflows", "circleci"],
+    ids=["action", "workflows", "circleci", "dependabot"],
 )
 def test_files_validate_against_builtin_schema(schema: str, files: list[Path]) -> None:
     assert files and all(f.is_file() for f in files)
@@ -99,7 +102,7 @@ def test_hadolint_is_clean_on_the_dockerfile() -> None:
 def test_hadolint_flags_a_careless_dockerfile(tmp_path: Path) -> None:
     careless = tmp_path / "Dockerfile"
     careless.write_text(
-        "FROM python:latest\nRUN apt-get update && apt-get install git\nRUN pip install updater\n"
+        "FROM python:latest\nRUN apt-get update && apt-get install git\nRUN pip install gitops-updater\n"
     )
     result = hadolint(careless)
     assert result.returncode == 1
@@ -109,11 +112,11 @@ def test_hadolint_flags_a_careless_dockerfile(tmp_path: Path) -> None:
 
 def test_dockerfile_shape() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    (base,) = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.M)
-    # Pinned to a patch release at least; a digest may follow.
-    assert re.fullmatch(r"python:3\.\d+\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", base)
-    assert re.findall(r"^FROM (\S+)", text, re.M) == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]
-    final = text.split("\nFROM ${PYTHON_IMAGE}\n")[1]
+    # One base, in a FROM line (Dependabot reads no ARG there): a patch release and the image digest.
+    (base,) = re.findall(r"^FROM (\S+) AS base$", text, re.M)
+    assert re.fullmatch(r"python:3\.\d+\.\d+-slim-[a-z]+@sha256:[0-9a-f]{64}", base)
+    assert re.findall(r"^FROM (.+)$", text, re.M) == [f"{base} AS base", "base AS build", "base"]
+    final = text.split("\nFROM base\n")[1]
     assert re.search(r"apt-get install -y --no-install-recommends git\b", final)
     (user,) = re.findall(r"^USER (\S+)$", final, re.M)
     assert user == "${UID}"
@@ -138,7 +141,8 @@ def test_dockerignore_keeps_credentials_out_of_the_context() -> None:
 def test_action_metadata_matches_the_entrypoint() -> None:
     meta = load(ROOT / "action.yml")
     runs = meta["runs"]
-    assert (runs["using"], runs["image"]) == ("docker", "Dockerfile")
+    # The release's prebuilt image, pinned to the version (tests/test_ship_release.py checks the tag).
+    assert runs["using"] == "docker" and runs["image"].startswith("docker://ghcr.io/")
     assert [runs["entrypoint"], *runs["args"]] == ["python", "-m", "updater.action"]
     assert list(meta["inputs"]) == list(action.INPUTS)
     assert set(meta["outputs"]) == set(ci.outputs({"apps": []}))
@@ -165,7 +169,7 @@ def test_promote_workflow_is_dispatched_and_opens_a_pull_request() -> None:
     (step,) = [s for s in workflow["jobs"]["promote"]["steps"] if "/updater@" in s.get("uses", "")]
     assert step["with"]["command"] == "promote"
     assert set(step["with"]) <= set(action.INPUTS)
-    assert workflow["permissions"]["pull-requests"] == "write"
+    assert workflow["jobs"]["promote"]["permissions"]["pull-requests"] == "write"
 
 
 def test_circleci_example_builds_with_docker_and_bumps_with_the_orb() -> None:

@@ -42,8 +42,8 @@ def test_example_config_validates_with_the_cli(face: str, tmp_path: Path) -> Non
     # The config belongs at the root of the user's GitOps repository: validate it there.
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     shutil.copy(ROOT / "examples" / face / ".updater.yaml", tmp_path / ".updater.yaml")
-    proc = cli.run("config", "validate", cwd=tmp_path)
-    expected = f"{tmp_path / '.updater.yaml'}: ok (2 apps, 2 environments)\n"
+    proc = cli.run("config", "validate", "--config-only", cwd=tmp_path)
+    expected = f"{tmp_path / '.updater.yaml'}: ok (2 apps, 2 environments; targets not opened)\n"
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, expected, "")
 
 
@@ -63,12 +63,10 @@ def test_github_bump_workflow_pushes_the_tags_the_config_expects(tmp_path: Path)
     staging = config.environments["staging"]
     assert staging.tag.kind == "template" and staging.tag.template
     for app in APPS:
-        # The runner substitutes ${{ }} expressions before the shell runs the line.
+        # The runner puts the matrix value in the step's env: (never into the script text).
         output = tmp_path / f"output-{app}"
-        shell(
-            tag_step["run"].replace("${{ matrix.app }}", app),
-            {"GITHUB_SHA": SHA, "GITHUB_OUTPUT": str(output)},
-        )
+        assert tag_step["env"] == {"APP": "${{ matrix.app }}"}
+        shell(tag_step["run"], {"GITHUB_SHA": SHA, "GITHUB_OUTPUT": str(output), "APP": app})
         (pushed_tag,) = re.findall(r"^tag=(.+)$", output.read_text(), re.M)
         image, _, tag_expr = (
             push["with"]["tags"]
@@ -82,8 +80,9 @@ def test_github_bump_workflow_pushes_the_tags_the_config_expects(tmp_path: Path)
     (bump,) = [s for s in workflow["jobs"]["bump"]["steps"] if "/updater@" in s.get("uses", "")]
     assert bump["with"]["env"] == "staging" and "mode" not in bump["with"]
     # One commit on the branch: the job may write contents, and nothing it does needs a pull request.
-    assert (staging.mode, workflow["permissions"]["contents"]) == ("commit", "write")
-    assert "pull-requests" not in workflow["permissions"]
+    bump_permissions = workflow["jobs"]["bump"]["permissions"]
+    assert (staging.mode, bump_permissions["contents"]) == ("commit", "write")
+    assert "pull-requests" not in bump_permissions
 
 
 def test_github_promote_workflow_matches_the_config_promotion() -> None:
@@ -96,7 +95,7 @@ def test_github_promote_workflow_matches_the_config_promotion() -> None:
         for target in inputs["to"]["options"]:
             assert config.environments[target].promote_from == source
             assert config.environments[target].mode == "pull-request"
-    assert workflow["permissions"]["pull-requests"] == "write"
+    assert workflow["jobs"]["promote"]["permissions"]["pull-requests"] == "write"
 
 
 def test_circleci_example_pushes_the_tags_its_config_expects(tmp_path: Path) -> None:

@@ -103,10 +103,10 @@ class RunCache:
                         self._created.setdefault(info.digest, info.created)
         return self._tags
 
-    def digest(self, tag: str) -> str | None:
+    def digest(self, tag: str, *, read_manifest: bool = True) -> str | None:
+        """Status reads the build time next: ask for the manifest with the digest (a GET, no HEAD)."""
         if tag not in self._digests:
-            by_get = getattr(self.inner, "manifest_by_tag", None)
-            self._digests[tag] = by_get(tag) if callable(by_get) else self.inner.digest(tag)
+            self._digests[tag] = self.inner.digest(tag, read_manifest=True)
         return self._digests[tag]
 
     def created(self, digest: str) -> datetime | None:
@@ -114,14 +114,14 @@ class RunCache:
             self._created[digest] = self.inner.created(digest)
         return self._created[digest]
 
-    def prefetch(self, strategy: Strategy, app: str, env: str) -> None:
+    def prefetch(self, strategy: Strategy, variables: TemplateVars) -> None:
         """Read the build time of every candidate a by-build-time strategy will compare, 8 at a time.
 
         The same requests the resolver would make one after the other (a manifest GET per tag, a
         config blob per distinct digest); in parallel, the registry's latency is paid ~8 times less.
         """
         names = [info.tag for info in self.list_tags() if info.tag not in self._digests]
-        names = [name for name in names if by_build_time(strategy, app, env, name)]
+        names = [name for name in names if by_build_time(strategy, variables, name)]
         if len(names) < 2:
             return
         with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
@@ -129,10 +129,10 @@ class RunCache:
             list(pool.map(self.created, [d for d in digests if d is not None and d not in self._created]))
 
 
-def by_build_time(strategy: Strategy, app: str, env: str, tag: str) -> bool:
+def by_build_time(strategy: Strategy, variables: TemplateVars, tag: str) -> bool:
     """True when `strategy` compares `tag`'s build time: it passes the filter (and the open template)."""
     if strategy.kind == "template" and strategy.template and "*" in strategy.template:
-        shape = render_template(strategy.template, TemplateVars(app=app, env=env))
+        shape = render_template(strategy.template, variables)
         pattern = "^" + "[A-Za-z0-9_.-]+".join(re.escape(part) for part in shape.split("*")) + "$"
         if not re.match(pattern, tag):
             return False
@@ -154,17 +154,32 @@ def passes_filter(strategy: Strategy, tag: str) -> bool:
         return False  # the resolver names the bad pattern
 
 
-def newest_strategy(strategy: Strategy, app: str, env: str) -> Strategy:
-    """Return the strategy that finds the newest tag CI could have pushed: the commit left open."""
+def newest_strategy(
+    strategy: Strategy, app: str, env: str, *, branch: str | None = None, run: str | None = None
+) -> Strategy:
+    """Return the strategy that finds the newest tag CI could have pushed: the commit left open.
+
+    `{branch}` and `{run}` are filled in when known (--branch, CI's variables), else left open too.
+    """
     if strategy.kind != "template" or not strategy.template:
         return replace(strategy, wait=0.0)
-    template = re.sub(r"\{sha(:\d+)?\}|\{run\}|\{branch\}", "*", strategy.template)
-    template = template.replace("{app}", app).replace("{env}", env)
+    known = TemplateVars(app=app, env=env, branch=branch, run=run)
+    template = re.sub(r"\{sha(:\d+)?\}", "*", strategy.template)
+    for name in ("branch", "run"):
+        if getattr(known, name) is None:
+            template = template.replace("{" + name + "}", "*")
+    template = re.sub(r"\*+", "*", template)
     return replace(strategy, template=template, wait=0.0)
 
 
 def status(
-    config: Config, backend: Backend, envs: Sequence[str] = (), *, registries: Registries | None = None
+    config: Config,
+    backend: Backend,
+    envs: Sequence[str] = (),
+    *,
+    registries: Registries | None = None,
+    branch: str | None = None,
+    run: str | None = None,
 ) -> list[StatusRow]:
     """Return one row per app and environment: tag in git, newest matching tag, and the state."""
     registries = registries or Registries(config)
@@ -172,7 +187,7 @@ def status(
     for name in names:
         planning.environment(config, name)
     caches: dict[str, RunCache] = {}
-    found: dict[tuple[str, Strategy], Resolution | UpdaterError] = {}
+    found: dict[tuple[str, Strategy, str, str], Resolution | UpdaterError] = {}
     held: dict[str, holding.Holds] = {}
     rows = []
     for app in config.apps:
@@ -188,13 +203,18 @@ def status(
                 rows.append(StatusRow(app, env, item.image, None, None, None, exc.message, exc.exit_code))
                 continue
             hold = held[env].get((env, app))
-            strategy = newest_strategy(planning.strategy(_policy(config, item)), app, env)
+            strategy = newest_strategy(
+                planning.strategy(_policy(config, item)), app, env, branch=branch, run=run
+            )
+            variables = TemplateVars(app=app, env=env, branch=branch, run=run)
             if item.image not in caches:
                 caches[item.image] = RunCache(registries.get(item.image))
             cache = caches[item.image]
-            key = (item.image, strategy)
+            # Apps sharing the image and policy share the answer, unless the template names the app/env.
+            shape = strategy.template or ""
+            key = (item.image, strategy, app if "{app}" in shape else "", env if "{env}" in shape else "")
             if key not in found:
-                found[key] = _newest(cache, strategy, app, env)
+                found[key] = _newest(cache, strategy, variables)
             result = found[key]
             if isinstance(result, UpdaterError):
                 rows.append(
@@ -208,11 +228,11 @@ def status(
     return rows
 
 
-def _newest(cache: RunCache, strategy: Strategy, app: str, env: str) -> Resolution | UpdaterError:
+def _newest(cache: RunCache, strategy: Strategy, variables: TemplateVars) -> Resolution | UpdaterError:
     """Return the newest matching build, or the error that says why there is none."""
     try:
-        cache.prefetch(strategy, app, env)
-        return resolve(cache, strategy, TemplateVars(app=app, env=env))
+        cache.prefetch(strategy, variables)
+        return resolve(cache, strategy, variables)
     except NoMatchingTag:
         return UpdaterError("no matching tag in the registry", exit_code=EXIT_USAGE)
     except UpdaterError as exc:
