@@ -7,6 +7,12 @@ with Google's JSON error body (`{"error": {"code", "message", "status"}}`). Resp
 client library's own message types and `to_json`, so the real client parses exactly what it would
 from Google. Tests point the real client at it with AnonymousCredentials and `api_endpoint`; the server
 counts requests by method and can answer the next requests with injected faults.
+
+Images added under a Container Registry host (`eu.gcr.io/PROJECT/IMAGE`) are stored as Artifact
+Registry serves them in a "gcr.io repository": repository named after the host (`eu.gcr.io`) in the
+matching multi-region (`gcr.io`, `us.gcr.io` -> us; `eu.gcr.io` -> europe; `asia.gcr.io` -> asia), per
+https://cloud.google.com/artifact-registry/docs/transition/gcr-repositories ("gcr.io domain support");
+their `uri` keeps the gcr.io host that users pull from.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ _ROUTES = [
     ("list_tags", re.compile(rf"^/v1/{_REPO}/packages/(?P<package>[^/]+)/tags$")),
     ("get_tag", re.compile(rf"^/v1/{_REPO}/packages/(?P<package>[^/]+)/tags/(?P<tag>[^/]+)$")),
 ]
+GCR_LOCATIONS = {"gcr.io": "us", "us.gcr.io": "us", "eu.gcr.io": "europe", "asia.gcr.io": "asia"}
 _STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED"}
 
 
@@ -51,9 +58,14 @@ class StoredImage:
 
     def message(self) -> types.DockerImage:
         pkg = self.package.replace("/", "%2F")
+        if self.repository in GCR_LOCATIONS:  # a gcr.io repository: pulled as HOST/PROJECT/IMAGE
+            uri = f"{self.repository}/{self.project}/{self.package}@{self.digest}"
+        else:
+            host = f"{self.location}-docker.pkg.dev"
+            uri = f"{host}/{self.project}/{self.repository}/{self.package}@{self.digest}"
         return types.DockerImage(
             name=f"{self.repo_name}/dockerImages/{pkg}@{self.digest}",
-            uri=f"{self.location}-docker.pkg.dev/{self.project}/{self.repository}/{self.package}@{self.digest}",
+            uri=uri,
             tags=list(self.tags),
             image_size_bytes=1234,
             upload_time=self.upload_time,
@@ -89,12 +101,18 @@ class GarServer:
         build_time: datetime | None = None,
         digest: str | None = None,
     ) -> str:
-        """Store an image given as LOCATION-docker.pkg.dev/PROJECT/REPO/PACKAGE; return its digest.
+        """Store an image given as LOCATION-docker.pkg.dev/PROJECT/REPO/PACKAGE (or a gcr.io host's
+        HOST/PROJECT/PACKAGE, in the host's gcr.io repository); return its digest.
 
         A tag already on another image of the package moves, as in Artifact Registry.
         """
-        host, project, repository, package = image.split("/", 3)
-        location = host.removesuffix("-docker.pkg.dev")
+        host = image.split("/", 1)[0]
+        if host in GCR_LOCATIONS:
+            _, project, package = image.split("/", 2)
+            location, repository = GCR_LOCATIONS[host], host
+        else:
+            host, project, repository, package = image.split("/", 3)
+            location = host.removesuffix("-docker.pkg.dev")
         digest = digest or "sha256:" + hashlib.sha256(f"{image}{tags}{upload_time}".encode()).hexdigest()
         with self.lock:
             for other in self.images:

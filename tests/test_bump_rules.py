@@ -72,6 +72,7 @@ def test_commit_message_template_and_circleci_link(ops: GitOps) -> None:
         "  files: k8s/api/values-staging.yaml\n"
         f"Source commit: {SHA}\n"
         "CI run: https://circleci.com/gh/org/repo/123\n\n"
+        "Updater-Command: bump\n\n"
     )
 
 

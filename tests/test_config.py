@@ -235,6 +235,7 @@ def test_anchors_and_merge_keys(tmp_path: Path) -> None:
             tmp_path,
             """\
             version: 1
+            scm: {provider: github, repository: o/r}
             environments:
               staging: &env {mode: pull-request, branch: main, frozen: true}
               production: {<<: *env, mode: auto-merge, branch: prod}

@@ -46,6 +46,7 @@ def test_read_and_history(gh: GitHubServer) -> None:
     revisions = b.history("main", path(3))
     assert [r.content for r in revisions] == [values("app03", "v2"), values("app03")]
     assert revisions[0].commit == gh.state.ref_oid("main")
+    assert revisions[0].message == "bump app03 to v2"  # history reads updater's trailer from it
 
 
 @pytest.mark.parametrize("apps", [1, 50])

@@ -37,7 +37,7 @@ def test_history_lists_each_tag_with_its_commit(ops: GitOps) -> None:
     assert entries[0]["author"] == "updater <updater@users.noreply.localhost>"
     assert entries[2]["author"] == "Test Author <author@example.test>"
     table = run("history", "--env", "staging", "--app", "api", cwd=ops.remote.work).stdout.splitlines()
-    assert table[0].split() == ["TAG", "COMMIT", "AUTHOR", "DATE"]
+    assert table[0].split() == ["TAG", "CHANGE", "COMMIT", "AUTHOR", "DATE"]
     assert [line.split()[0] for line in table[1:]] == [TAGS[2], TAGS[1], TAGS[0]]
 
 

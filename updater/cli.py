@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bump": ("bump", "Write each app's new tag into an environment's values files."),
     "promote": ("promote", "Copy the tags of one environment to another."),
     "rollback": ("rollback", "Write an earlier tag of an app back from git history."),
+    "release": ("release", "Lift the hold a rollback put on an app in an environment."),
     "status": ("status", "Show the tag of every app in every environment."),
     "history": ("history", "Show the tags an app had over time in one environment."),
     "deployed": ("deployed", "Wait until Argo CD has deployed what git holds, Healthy."),

@@ -33,6 +33,7 @@ from updater.resolve import Strategy, commit_sha
 @strategy_options
 @ci_options
 @click.option("--allow-downgrade", is_flag=True, help="Write a tag older than the current one.")
+@click.option("--ignore-hold", is_flag=True, help="Write apps a rollback holds too (emergencies).")
 @write_options
 @deploy_options
 def command(
@@ -42,6 +43,7 @@ def command(
     dry_run: bool,
     as_json: bool,
     allow_downgrade: bool,
+    ignore_hold: bool,
     branch: str | None,
     run: str | None,
     mode: str | None,
@@ -82,6 +84,7 @@ def command(
             allow_downgrade=allow_downgrade,
             wait_merged=wait_merged,
             progress=_progress,
+            ignore_hold=ignore_hold,
         )
 
         def wait() -> deployed.DeployReport:

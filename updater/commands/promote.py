@@ -21,6 +21,7 @@ from updater.infra.cienv import ci_branch, ci_run
 @click.option("--from", "source", help="Environment to copy from (default: the target's promote-from).")
 @click.option("--to", "target", required=True, help="Environment to write, e.g. production.")
 @click.option("--app", "apps", multiple=True, help="App to promote (repeatable); default: all of them.")
+@click.option("--ignore-hold", is_flag=True, help="Write apps a rollback holds too (emergencies).")
 @click.option(
     "--wait",
     callback=duration_value,
@@ -35,6 +36,7 @@ def command(
     source: str | None,
     target: str,
     apps: tuple[str, ...],
+    ignore_hold: bool,
     wait: float | None,
     force: bool,
     branch: str | None,
@@ -65,6 +67,7 @@ def command(
             apps,
             dry_run=dry_run,
             wait_merged=wait_merged,
+            ignore_hold=ignore_hold,
             force=force,
             wait=wait,
             branch=ci_branch(os.environ, branch),

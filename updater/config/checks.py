@@ -62,6 +62,20 @@ def build_environments(loaded: Loaded, data: dict[str, Any]) -> dict[str, Enviro
     return environments
 
 
+MERGING_PROVIDERS = ("github",)
+
+
+def check_modes(loaded: Loaded, scm: Scm, environments: dict[str, Environment]) -> None:
+    """Refuse mode auto-merge where the provider cannot merge a pull request (git, files)."""
+    for name, env in environments.items():
+        if env.mode == "auto-merge" and scm.provider not in MERGING_PROVIDERS:
+            message = (
+                f"auto-merge needs a provider that merges pull requests (github); provider "
+                f"{scm.provider} cannot: use mode pull-request or commit"
+            )
+            raise loaded.error(("environments", name, "mode"), message, at_value=True)
+
+
 def check_env_name(
     loaded: Loaded, path: Path_, name: str, known: list[str], *, at_value: bool = True
 ) -> None:

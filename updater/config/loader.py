@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from updater.config.apps import Claims, build_app
-from updater.config.checks import build_environments, build_scm, check_branch, check_template
+from updater.config.checks import build_environments, build_scm, check_branch, check_modes, check_template
 from updater.config.deploy import build_deploy
 from updater.config.model import (
     CONFIG_NAME,
@@ -97,6 +97,7 @@ def _build(path: Path, loaded: Loaded) -> Config:
         check_template(loaded, ("pull-request", "branch"), pr["branch"], BRANCH_FIELDS)
         check_branch(loaded, ("pull-request", "branch"), pr["branch"])
     environments = build_environments(loaded, data["environments"])
+    check_modes(loaded, scm, environments)
     claims: Claims = {}
     apps = {
         name: build_app(loaded, root, environments, name, spec, claims) for name, spec in data["apps"].items()

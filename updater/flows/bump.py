@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from updater.config.model import Config
+from updater.flows import holds
 from updater.flows import plan as planning
 from updater.flows.registries import Registries, every_image, missing_error
 from updater.flows.report import WriteReport
-from updater.flows.write import NewValue, ci_variables, write
+from updater.flows.write import NewValue, ci_variables, read_ahead, write
 from updater.infra.errors import InputError
 from updater.resolve import Resolution, Strategy, TemplateVars, downgrade_reason, resolve
 from updater.scm.base import Backend
@@ -29,10 +31,20 @@ def bump(
     allow_downgrade: bool = False,
     wait_merged: float | None = None,
     progress: Callable[[str], None] | None = None,
+    ignore_hold: bool = False,
 ) -> WriteReport:
-    """Resolve the new tag of each app in `env` and write them all in one commit."""
+    """Resolve the new tag of each app in `env` and write them all in one commit.
+
+    Apps a rollback holds are left out with a note (all of them held: nothing to do, exit 0).
+    """
     plans = planning.plan(config, env, apps)
     planning.check_wait_merged(config, env, wait_merged)
+    # The values files and the holds file in one read (one GitHub query), reused by the preview.
+    paths = [t.file for item in plans for t in item.targets] + [holds.HOLDS_FILE]
+    reader = read_ahead(backend, config.environments[env].branch or "", list(dict.fromkeys(paths)))
+    plans, held = holds.skip_held(plans, holds.of_env(config, backend, env, reader), ignore_hold)
+    if not plans:
+        return WriteReport("bump", env, False, (), notes=tuple(held))
     registries = registries or Registries(config)
     values: list[NewValue] = []
     resolutions: dict[str, tuple[Strategy, Resolution]] = {}
@@ -61,7 +73,7 @@ def bump(
                 "pass --allow-downgrade to write it"
             )
 
-    return write(
+    report = write(
         config,
         backend,
         "bump",
@@ -71,4 +83,6 @@ def bump(
         dry_run=dry_run,
         source=sha,
         wait_merged=wait_merged,
+        reader=reader,
     )
+    return replace(report, notes=report.notes + tuple(held)) if held else report

@@ -46,6 +46,11 @@ def with_mode(config: Config, env: str, mode: str | None) -> Config:
     """Return `config` with environment `env` landing changes in `mode` (the --mode flag), if given."""
     if mode is None or env not in config.environments:
         return config
+    if mode == "auto-merge" and config.scm.provider != "github":
+        raise InputError(
+            f"--mode auto-merge needs a provider that merges pull requests (github); scm.provider "
+            f"{config.scm.provider} cannot: use --mode pull-request or commit"
+        )
     environments = dict(config.environments)
     environments[env] = replace(environments[env], mode=mode)
     return replace(config, environments=environments)

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 from updater.config.model import Config
 from updater.domain.tags import TemplateVars, known_fields
+from updater.flows import holds, promotion
 from updater.flows import plan as planning
-from updater.flows import promotion
 from updater.flows.read import current, recorded_source
 from updater.flows.registries import Registries, every_image, missing_error
 from updater.flows.report import Source, WriteReport
-from updater.flows.write import NewValue, write
+from updater.flows.write import NewValue, read_ahead, write
 from updater.infra.errors import InputError
 from updater.scm.base import Backend
 
@@ -33,6 +33,7 @@ def promote(
     registries: Registries | None = None,
     dry_run: bool = False,
     wait_merged: float | None = None,
+    ignore_hold: bool = False,
     force: bool = False,
     wait: float | None = None,
     branch: str | None = None,
@@ -62,7 +63,13 @@ def promote(
     values = []
     problems: list[str] = []
     missing: list[tuple[str, str]] = []
-    for item in planning.plan(config, target, apps):
+    plans = planning.plan(config, target, apps)
+    # The target's values files and holds file in one read (one GitHub query), reused by the preview.
+    paths = [t.file for item in plans for t in item.targets] + [holds.HOLDS_FILE]
+    reader = read_ahead(backend, destination.branch or "", list(dict.fromkeys(paths)))
+    held = holds.of_env(config, backend, target, reader)
+    holds.refuse_if_held(held, target, [p.app for p in plans], ignore_hold)
+    for item in plans:
         origin = planning.app_plan(config, item.app, source)
         if origin is None:
             if apps:
@@ -114,4 +121,6 @@ def promote(
         raise InputError("; ".join(problems))
     if not values:
         raise InputError(f"no app has values files in both {source!r} and {target!r}")
-    return write(config, backend, "promote", target, values, dry_run=dry_run, wait_merged=wait_merged)
+    return write(
+        config, backend, "promote", target, values, dry_run=dry_run, wait_merged=wait_merged, reader=reader
+    )

@@ -98,6 +98,7 @@ class Entry:
     commit: str
     author: str
     date: datetime
+    kind: str = "manual edit"  # bump | promote | rollback | release | set | manual edit
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,7 +107,24 @@ class Entry:
             "commit": self.commit,
             "author": self.author,
             "date": self.date.isoformat(),
+            "kind": self.kind,
         }
+
+
+KINDS = ("bump", "promote", "rollback", "release")
+_TRAILER = re.compile(r"^Updater-Command:[ \t]*(bump|promote|rollback|release)[ \t]*$", re.MULTILINE)
+# updater's default title, `<command> <env>: ...`: commits written before the trailer, and pull
+# requests squash-merged with their title (GitHub drops the trailer then).
+_TITLE = re.compile(r"(bump|promote|rollback|release) [A-Za-z0-9_.-]+: ")
+
+
+def change_kind(message: str) -> str:
+    """Return what a commit was: updater's trailer (or its default title), else a manual edit."""
+    found = _TRAILER.findall(message)
+    if found:
+        return str(found[-1])
+    title = _TITLE.match(message)
+    return title.group(1) if title else "manual edit"
 
 
 def history(config: Config, backend: Backend, env: str, app: str, *, limit: int = 200) -> list[Entry]:
@@ -126,6 +144,7 @@ def history(config: Config, backend: Backend, env: str, app: str, *, limit: int 
         if tag is None or tag == previous:
             continue
         previous = tag
-        entries.append(Entry(tag, digest, revision.commit, revision.author, revision.date))
+        kind = change_kind(revision.message)
+        entries.append(Entry(tag, digest, revision.commit, revision.author, revision.date, kind))
     entries.reverse()
     return entries

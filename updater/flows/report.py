@@ -18,6 +18,8 @@ from typing import Any
 
 from updater.infra.redact import printable
 
+TRAILER = "Updater-Command"
+
 
 @dataclass(frozen=True)
 class AppResult:
@@ -162,8 +164,13 @@ def commit_message(
     source: str | None,
     run_url: str | None,
     title: str | None,
+    notes: Sequence[str] = (),
 ) -> str:
-    """Return the commit message: a title, then app, env, old -> new, digest, source commit, CI run."""
+    """Return the commit message: a title, then app, env, old -> new, digest, source commit, CI run.
+
+    The last paragraph is the trailer `Updater-Command: <command>`, which `history` reads to say
+    what each change was (bump, promote, rollback, release; a commit without it is a manual edit).
+    """
     changed = [a for a in apps if a.changed]
     if title is None:
         listed = ", ".join(f"{a.app} {a.new}" for a in changed[:3])
@@ -179,11 +186,12 @@ def commit_message(
         if a.source and a.source.commit:
             body.append(f"  source commit: {a.source.commit} ({a.source.env} {a.source.tag})")
         body.append(f"  files: {', '.join(a.files)}")
+    body.extend(notes)
     if source:
         body.append(f"Source commit: {source}")
     if run_url:
         body.append(f"CI run: {run_url}")
-    return title + "\n\n" + "\n".join(body) + "\n"
+    return title + "\n\n" + "\n".join(body) + f"\n\n{TRAILER}: {command}\n"
 
 
 def pr_body(

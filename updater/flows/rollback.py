@@ -1,17 +1,21 @@
 """`rollback`: write back an earlier tag of an app, found in its values file's git history.
 
 The earlier tag goes through the same write path as a bump (one commit, lost races re-applied),
-after checking that the image still exists in the registry.
+after checking that the image still exists in the registry. The same commit records a hold
+(`flows.holds`), so that the next automatic bump does not undo the rollback.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from updater.config.model import Config
+from updater.flows import holds
 from updater.flows import plan as planning
 from updater.flows.read import Entry, history
 from updater.flows.registries import Registries
 from updater.flows.report import WriteReport
-from updater.flows.write import NewValue, write
+from updater.flows.write import Extra, NewValue, write
 from updater.infra.errors import InputError
 from updater.scm.base import Backend
 
@@ -62,7 +66,13 @@ def rollback(
         raise InputError(
             f"app {app!r}: {registry.name}:{tag} no longer exists in the registry: choose another tag"
         )
-    return write(
+    author = config.commit.author.name if config.commit.author else None
+    hold = holds.new_hold(env, app, now, tag, author)
+    extra = Extra(
+        holds.placing(hold, item.branch),
+        lines=(f"  hold: {hold.describe()}, until `updater release --env {env} --app {app}`",),
+    )
+    report = write(
         config,
         backend,
         "rollback",
@@ -70,4 +80,7 @@ def rollback(
         [NewValue(item, tag, digest)],
         dry_run=dry_run,
         wait_merged=wait_merged,
+        extra=extra,
     )
+    note = f"{app} ({env}) is held at {tag}: bump skips it until `updater release --env {env} --app {app}`"
+    return replace(report, notes=(*report.notes, note)) if report.changed else report

@@ -18,7 +18,7 @@ from updater.flows import plan as planning
 from updater.flows.report import AppResult, FileDiff, Source, WriteReport, commit_message, pr_body
 from updater.infra.cienv import ci_branch, ci_run, github_run_url
 from updater.infra.errors import InputError
-from updater.scm.base import Backend, CommitRequest, PullRequestSpec, Reader
+from updater.scm.base import Backend, CommitRequest, Editor, PullRequestSpec, Reader
 from updater.yamledit import Found, Locator, YamlEditError, edit, refusal, set_value
 
 
@@ -32,6 +32,16 @@ class NewValue:
     # Every image sharing the value and its digest, the plan's image first (empty: that one only).
     images: tuple[tuple[str, str | None], ...] = ()
     source: Source | None = None  # promote: the build it carries
+
+
+@dataclass(frozen=True)
+class Extra:
+    """More files in the same one commit (the holds file), and the lines the message adds for them."""
+
+    edit: Editor
+    title: str | None = None
+    lines: tuple[str, ...] = ()
+    apps: tuple[str, ...] = ()  # the apps it is about (a pull request's head when no tag changes)
 
 
 # Called with (value, current tag) before a changed app is written; raises to refuse it.
@@ -71,24 +81,36 @@ def write(
     dry_run: bool = False,
     source: str | None = None,
     wait_merged: float | None = None,
+    extra: Extra | None = None,
+    reader: Reader | None = None,
 ) -> WriteReport:
     """Write every value into its targets on the environment's branch as ONE commit (or PR).
 
     `wait_merged` (auto-merge mode only): seconds to block until the pull request is merged.
+    `extra`: more files written in the same commit (a rollback's hold, a release).
+    `reader`: the branch head as the caller already read it (`read_ahead`), for the preview.
     """
     branch = config.environments[env].branch or ""
     mode = config.environments[env].mode
     planning.check_wait_merged(config, env, wait_merged)
-    editor = _Editor(config, env, branch, values, check)
-    preview = editor(_prefetched(backend, branch, editor.paths))
+    editor = _Editor(config, env, branch, values, check, extra.edit if extra else None)
+    preview = editor(reader or read_ahead(backend, branch, editor.paths))
     if not preview or dry_run:
         return WriteReport(
             command, env, bool(preview), tuple(editor.results), tuple(editor.diffs), dry_run=dry_run
         )
-    title = None
+    title = extra.title if extra else None
     if config.commit.message:
         title = _title(config.commit.message, command, env, editor.results)
-    message = commit_message(command, env, editor.results, source=source, run_url=run_url(), title=title)
+    message = commit_message(
+        command,
+        env,
+        editor.results,
+        source=source,
+        run_url=run_url(),
+        title=title,
+        notes=extra.lines if extra else (),
+    )
     request = CommitRequest(
         branch=branch,
         message=message,
@@ -96,7 +118,9 @@ def write(
         author=config.commit.author,
         pull_request=None
         if mode == "commit"
-        else _pull_request(config, backend, command, env, editor.results, message, source),
+        else _pull_request(
+            config, backend, command, env, editor.results, message, source, extra.apps if extra else ()
+        ),
         wait_merged=wait_merged,
     )
     outcome = backend.apply(request, editor)
@@ -116,7 +140,7 @@ def write(
     )
 
 
-def _prefetched(backend: Backend, branch: str, paths: Sequence[str]) -> Reader:
+def read_ahead(backend: Backend, branch: str, paths: Sequence[str]) -> Reader:
     """Return a reader of the branch head; a backend that can read many files at once (GitHub: one
     GraphQL query) is asked once, so the preview costs one call whatever the number of apps."""
     read_many = getattr(backend, "read_many", None)
@@ -136,9 +160,16 @@ class _Editor:
     """The editor handed to the backend; it keeps the results of its latest run for the report."""
 
     def __init__(
-        self, config: Config, env: str, branch: str, values: Sequence[NewValue], check: Check | None
+        self,
+        config: Config,
+        env: str,
+        branch: str,
+        values: Sequence[NewValue],
+        check: Check | None,
+        extra: Editor | None = None,
     ) -> None:
         self.config, self.env, self.branch, self.values, self.check = config, env, branch, values, check
+        self.extra = extra
         self.results: list[AppResult] = []
         self.diffs: list[FileDiff] = []
         # The files it reads, so a backend can fetch them with the branch head in one request.
@@ -212,6 +243,10 @@ class _Editor:
             for path, text in texts.items()
             if text.encode("utf-8") != originals[path]
         }
+        for path, data in (self.extra(read) if self.extra else {}).items():
+            originals.setdefault(path, read(path) or b"")
+            if data != originals[path]:
+                out[path] = data
         self.results = results
         self.diffs = [FileDiff(path, originals[path], data) for path, data in sorted(out.items())]
         return out
@@ -251,6 +286,7 @@ def _pull_request(
     results: Sequence[AppResult],
     message: str,
     source: str | None,
+    extra_apps: Sequence[str] = (),
 ) -> PullRequestSpec:
     """Return the pull request for modes pull-request / auto-merge: one head branch per env and app set.
 
@@ -259,7 +295,7 @@ def _pull_request(
     this one is superseded (closed with a link to it).
     """
     settings = config.pull_request
-    changed = [r.app for r in results if r.changed]
+    changed = [r.app for r in results if r.changed] or list(extra_apps)
     branch = settings.branch.replace("{env}", env).replace("{command}", command)
     head = branch.replace("{app}", head_name(changed))
     prefix = branch.split("{app}", 1)[0] if "{app}" in branch else None

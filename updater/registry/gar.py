@@ -5,6 +5,11 @@ One `list_docker_images` page carries up to 1,000 images with their tags, digest
 The build time is the upload time: reproducible builders stamp configs with 1970, while the upload
 time is when CI pushed. Credentials are Application Default Credentials; for tests and private
 endpoints `UPDATER_ARTIFACT_REGISTRY_ENDPOINT` points the client elsewhere (anonymous on loopback).
+
+Container Registry hosts are served by Artifact Registry "gcr.io repositories": an image
+`eu.gcr.io/PROJECT/IMAGE` lives in repository `eu.gcr.io` of the `europe` multi-region
+(`gcr.io` and `us.gcr.io`: `us`, `asia.gcr.io`: `asia`), as Google documents in "gcr.io
+repositories" (https://cloud.google.com/artifact-registry/docs/transition/gcr-repositories).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from updater.registry.base import RegistryOptions, TagInfo
 T = TypeVar("T")
 ENDPOINT_ENV = "UPDATER_ARTIFACT_REGISTRY_ENDPOINT"
 _SUFFIX = "-docker.pkg.dev"
+# Container Registry host -> multi-region of its Artifact Registry gcr.io repository (named after the host).
+GCR_HOSTS = {"gcr.io": "us", "us.gcr.io": "us", "eu.gcr.io": "europe", "asia.gcr.io": "asia"}
 _PAGE_SIZE = 1000  # the API's maximum
 _TIMEOUT = 30.0
 
@@ -53,19 +60,25 @@ class GarRegistry:
 
     def __init__(self, ref: ImageRef, options: RegistryOptions) -> None:
         host, parts = ref.registry, ref.repository.split("/")
-        if not host.endswith(_SUFFIX) or len(parts) < 3:
+        if host in GCR_HOSTS and len(parts) >= 2:
+            location, project, repository, package = GCR_HOSTS[host], parts[0], host, "/".join(parts[1:])
+            self._uri_prefix = f"{host}/{project}/{package}@"
+        elif host.endswith(_SUFFIX) and len(parts) >= 3:
+            location, project, repository = host[: -len(_SUFFIX)], parts[0], parts[1]
+            package = "/".join(parts[2:])
+            self._uri_prefix = f"{host}/{project}/{repository}/{package}@"
+        else:
             raise InputError(
-                f"{ref.name}: the Artifact Registry API needs "
-                "LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE; use --api oci for other registries"
+                f"{ref.name}: the Artifact Registry API needs LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/"
+                "IMAGE or a gcr.io host (gcr.io, us.gcr.io, eu.gcr.io, asia.gcr.io)/PROJECT/IMAGE; "
+                "use --api oci for other registries"
             )
-        project, repository, package = parts[0], parts[1], "/".join(parts[2:])
         self.name = ref.name
         self.requests = 0
-        self.parent = f"projects/{project}/locations/{host[: -len(_SUFFIX)]}/repositories/{repository}"
+        self.parent = f"projects/{project}/locations/{location}/repositories/{repository}"
         # Resource names hold the package as one segment: "a/b" is written "a%2Fb".
         self.package = f"{self.parent}/packages/{quote(package, safe='')}"
         self._image_name = f"{self.parent}/dockerImages/{quote(package, safe='')}"
-        self._uri_prefix = f"{host}/{project}/{repository}/{package}@"
         self._created: dict[str, datetime | None] = {}
         self._client: Any = None
 
@@ -155,9 +168,14 @@ class GarRegistry:
                     "location and repository in the image name"
                 ) from None
             for image in page.docker_images:
-                if not image.uri.startswith(self._uri_prefix):
+                # The resource name identifies the image (the uri's host differs for gcr.io repositories).
+                if str(image.name).startswith(self._image_name + "@"):
+                    digest = str(image.name)[len(self._image_name) + 1 :]
+                elif image.uri.startswith(self._uri_prefix):
+                    digest = image.uri[len(self._uri_prefix) :]
+                else:
                     continue  # another image of the same repository
-                digest, created = image.uri[len(self._uri_prefix) :], _timestamp(image.upload_time)
+                created = _timestamp(image.upload_time)
                 self._created[digest] = created
                 for tag in image.tags:
                     tags[tag] = TagInfo(tag, digest, created)

@@ -263,7 +263,7 @@ HISTORY_QUERY = (
     "query($owner: String!, $name: String!, $ref: String!, $path: String!, $first: Int!, $after: String) {"
     " repository(owner: $owner, name: $name) { ref(qualifiedName: $ref) { target { ... on Commit {"
     " history(first: $first, path: $path, after: $after) { pageInfo { hasNextPage endCursor }"
-    " nodes { oid committedDate author { name email date }"
+    " nodes { oid message committedDate author { name email date }"
     f" file(path: $path) {{ {BLOB_FIELDS} }} }} }} }} }} }} }} }}"
 )
 PAGE_SIZE = 100  # GitHub's maximum `first` on any connection

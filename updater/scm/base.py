@@ -72,7 +72,7 @@ class Revision:
     author: str
     date: datetime
     content: bytes | None
-    message: str = ""  # the commit message, where the backend reads it (git); "" otherwise
+    message: str = ""  # the commit message (history reads updater's trailer from it)
 
 
 class Backend(Protocol):

@@ -243,6 +243,13 @@ class GitBackend:
             self._git("add", "--", *changed)
             self._commit(request)
             commit = self._git("rev-parse", "HEAD").strip()
+            if target != request.branch:
+                pushed = self._pushed_already(target)
+                if pushed is not None:  # a re-run with nothing new: no force-push of the same change
+                    self._clean(request.branch)
+                    return Outcome(
+                        False, tuple(changed), pushed, notes=(f"branch {target} already has these changes",)
+                    )
             self._push(target, force=target != request.branch)
             return Outcome(changed=True, files=tuple(changed), commit=commit, notes=notes)
 
@@ -373,6 +380,22 @@ class GitBackend:
         if _PERMANENT.search(output):
             raise RemoteError(f"git push to {self._name()} ({branch}) was refused: {error}")
         raise retry.Transient(f"git push to {self._name()} ({branch}) failed: {error}")
+
+    def _pushed_already(self, head: str) -> str | None:
+        """Return the remote `head`'s commit when it is our base plus the same tree as HEAD, else None."""
+        ref = f"refs/remotes/origin/{head}"
+        fetched = self._run("fetch", "-q", "--no-tags", "origin", f"+refs/heads/{head}:{ref}", check=False)
+        if fetched.returncode != 0:
+            return None  # no such branch yet (or unreadable: the push below tells)
+        same_base = self._run("rev-parse", f"{ref}^", "HEAD^", check=False).stdout.split()
+        same_tree = self._run("rev-parse", f"{ref}^{{tree}}", "HEAD^{tree}", check=False).stdout.split()
+        if (
+            len(same_base) == 2 == len(same_tree)
+            and same_base[0] == same_base[1]
+            and same_tree[0] == same_tree[1]
+        ):
+            return self._git("rev-parse", ref).strip()
+        return None
 
     def _clean(self, branch: str) -> None:
         """Leave the clone exactly at the remote head: no local commit survives a failed push."""

@@ -315,7 +315,16 @@ class GitHubClient:
             content = self.blob_content(path, {**entry["object"], "oid": entry["oid"]}) if entry else None
             author = node.get("author") or {}
             when = datetime.fromisoformat(str(node["committedDate"]).replace("Z", "+00:00"))
-            revisions.append(Revision(node["oid"], author.get("name") or "", when, content))
+            message = node.get("message")
+            revisions.append(
+                Revision(
+                    node["oid"],
+                    author.get("name") or "",
+                    when,
+                    content,
+                    message if isinstance(message, str) else "",
+                )
+            )
         return revisions
 
 
