@@ -46,8 +46,8 @@ typecheck: $(STAMP)
 # 10,000-tag registry share one worker, which builds it once), with the editor's
 # property test at $(PROPERTY_EXAMPLES) random documents. make test-long: the `slow` tests (soak runs)
 # and the property tests at $(PROPERTY_EXAMPLES_LONG); .ci/run runs both.
-PROPERTY_EXAMPLES ?= 1200
-PROPERTY_EXAMPLES_LONG ?= 5000
+PROPERTY_EXAMPLES ?= 2500
+PROPERTY_EXAMPLES_LONG ?= 10000
 WORKERS ?= auto
 unit: $(STAMP) registry-bin
 	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) $(BIN)/pytest -n $(WORKERS) --dist loadgroup -m "not slow"
