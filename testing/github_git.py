@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,8 @@ class BareRepo:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Called after every successful ref update (GitHub reacts to pushes: see GitHubState).
+        self.on_update: Callable[[str], None] | None = None
 
     @classmethod
     def create(cls, path: Path, files: dict[str, bytes], branch: str = "main") -> BareRepo:
@@ -84,6 +87,8 @@ class BareRepo:
                 self.git("update-ref", ref, new, old)
         except GitError:
             return False
+        if self.on_update is not None:
+            self.on_update(ref)
         return True
 
     def object_type(self, oid: str) -> str | None:

@@ -7,6 +7,7 @@ number of apps resolves without a network registry; the GitHub side is testing/g
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -46,6 +47,20 @@ class GitOps:
         if token:
             base.update(GITHUB_TOKEN=TOKEN, GITHUB_API_URL=self.server.url)
         return run(*args, "--config", str(self.config), env={**base, **(env or {})})
+
+    def bump(self, *args: str, sha: str = SHA) -> dict[str, object]:
+        """Run `updater bump --env production --sha SHA --json ARGS`; assert exit 0 and no token in the
+        output; return the JSON result."""
+        done = self.run("bump", "--env", "production", "--sha", sha, "--json", *args)
+        assert done.returncode == 0, done.stderr
+        assert TOKEN not in done.stdout + done.stderr
+        result: dict[str, object] = json.loads(done.stdout)
+        return result
+
+    def call_log(self) -> list[str]:
+        """The requests since the last reset: "METHOD /path" for REST, "POST query" / "POST mutation
+        createRef,..." for GraphQL."""
+        return [f"{method} {what}" for _, method, what in self.server.log]
 
     def calls(self) -> int:
         counts = self.server.counts()

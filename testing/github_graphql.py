@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,27 +15,47 @@ from graphql import GraphQLError, GraphQLSchema, build_ast_schema, graphql_sync,
 from graphql.language import ObjectTypeDefinitionNode
 
 from testing.github_git import ZERO
-from testing.github_nodes import CommitNode, PRNode, RefNode, RepoNode, ref_name
+from testing.github_nodes import CommitNode, PaginationError, PRNode, RefNode, RepoNode, ref_name
 from testing.github_state import GitHubState, PullRequest, StateError
 
 SCHEMA_PATH = Path(__file__).parent / "openapi" / "github-graphql.graphql"
 COMMIT_MUTATION = "createCommitOnBranch"
+# Schema previews: members that exist only when the request's Accept header names the preview's media
+# type. "Merge info preview ... you must provide a custom media type in the Accept header:
+# application/vnd.github.merge-info-preview+json. Previewed schema members: PullRequest.canBeRebased,
+# PullRequest.mergeStateStatus" (https://docs.github.com/en/graphql/overview/schema-previews). Of the
+# page's other previews none covers a field in the vendored subset.
+PREVIEWS: dict[str, tuple[tuple[str, str], ...]] = {
+    "application/vnd.github.merge-info-preview+json": (
+        ("PullRequest", "mergeStateStatus"),
+        ("PullRequest", "canBeRebased"),
+    ),
+}
+
+
+def previews(accept: str) -> frozenset[str]:
+    """The preview media types an Accept header turns on."""
+    asked = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return frozenset(media for media in PREVIEWS if media in asked)
 
 
 @functools.cache
-def schema(with_commit_mutation: bool = True) -> GraphQLSchema:
-    """GitHub's schema subset; without createCommitOnBranch it behaves like an older GHES."""
+def schema(with_commit_mutation: bool = True, enabled: frozenset[str] = frozenset(PREVIEWS)) -> GraphQLSchema:
+    """GitHub's schema subset; without createCommitOnBranch it behaves like an older GHES; preview
+    members whose media type is not `enabled` do not exist."""
     doc = parse(SCHEMA_PATH.read_text())
+    hidden = {member for media, members in PREVIEWS.items() if media not in enabled for member in members}
     if not with_commit_mutation:
-        definitions = []
-        for node in doc.definitions:
-            if isinstance(node, ObjectTypeDefinitionNode) and node.name.value == "Mutation":
-                fields = tuple(f for f in node.fields or () if f.name.value != COMMIT_MUTATION)
-                node = dataclasses.replace(node, fields=fields)
-            definitions.append(node)
-        doc = dataclasses.replace(doc, definitions=tuple(definitions))
+        hidden.add(("Mutation", COMMIT_MUTATION))
+    definitions = []
+    for node in doc.definitions:
+        if isinstance(node, ObjectTypeDefinitionNode):
+            fields = tuple(f for f in node.fields or () if (node.name.value, f.name.value) not in hidden)
+            node = dataclasses.replace(node, fields=fields)
+        definitions.append(node)
+    doc = dataclasses.replace(doc, definitions=tuple(definitions))
     built = build_ast_schema(doc)
-    for name in ("GitObject", "Node", "RequestedReviewer"):
+    for name in ("GitObject", "Node", "RequestedReviewer", "Actor"):
         built.type_map[name].resolve_type = lambda value, info, type_: value.typename  # type: ignore[attr-defined]
     return built
 
@@ -46,10 +67,16 @@ class GHError(Exception):
 
 
 def execute(
-    state: GitHubState, query: str, variables: dict[str, Any] | None, commit_mutation: bool
+    state: GitHubState,
+    query: str,
+    variables: dict[str, Any] | None,
+    commit_mutation: bool,
+    accept: str = "",
 ) -> dict[str, Any]:
-    """Run one GraphQL request and return GitHub's response document (data and/or errors)."""
-    result = graphql_sync(schema(commit_mutation), query, root_value=Root(state), variable_values=variables)
+    """Run one GraphQL request and return GitHub's response document (data and/or errors); `accept`
+    is the request's Accept header, which turns schema previews on."""
+    built = schema(commit_mutation, previews(accept))
+    result = graphql_sync(built, query, root_value=Root(state), variable_values=variables)
     out: dict[str, Any] = {}
     if result.data is not None or not result.errors:
         out["data"] = result.data
@@ -58,11 +85,19 @@ def execute(
     return out
 
 
+_UNDEFINED = re.compile(r"Cannot query field '(\w+)' on type '(\w+)'\.")
+
+
 def _format(error: GraphQLError) -> dict[str, Any]:
     doc: dict[str, Any] = dict(error.formatted)
     original = error.original_error
-    if isinstance(original, (GHError, StateError)):
+    if isinstance(original, (GHError, StateError, PaginationError)):
         doc["type"] = original.type
+    undefined = _UNDEFINED.match(error.message)
+    if undefined:  # GitHub's wording for an unknown field (a preview member without its media type)
+        field, type_ = undefined.groups()
+        doc["message"] = f"Field '{field}' doesn't exist on type '{type_}'"
+        doc["extensions"] = {"code": "undefinedField", "typeName": type_, "fieldName": field}
     return doc
 
 

@@ -13,6 +13,44 @@ from typing import Any
 from testing.github_state import GitHubState, PullRequest, now
 
 
+class PaginationError(Exception):
+    """GitHub's answer to a connection read without `first`/`last` or with more than 100 nodes."""
+
+    def __init__(self, message: str, type_: str) -> None:
+        super().__init__(message)
+        self.type = type_
+
+
+def page(items: list[Any], name: str, first: int | None, after: str | None = None) -> dict[str, Any]:
+    """One page of a connection, as GitHub serves it: `first` is required and within 1-100
+    ("you must supply a first or last argument on any connection. The value of these arguments must be
+    between 1 and 100", https://docs.github.com/en/graphql/guides/using-pagination-in-the-graphql-api;
+    "Node limit" in https://docs.github.com/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api),
+    and `after` continues from a page's `endCursor`."""
+    if first is None:
+        raise PaginationError(
+            f"You must provide a `first` or `last` value to properly paginate the `{name}` connection.",
+            "MISSING_PAGINATION_BOUNDARIES",
+        )
+    if not 1 <= first <= 100:
+        raise PaginationError(
+            f"Requesting {first} records on the `{name}` connection exceeds the `first` limit of 100 "
+            "records.",
+            "EXCESSIVE_PAGINATION",
+        )
+    start = int(base64.b64decode(after).decode().removeprefix("cursor:")) if after else 0
+    chunk = items[start : start + first]
+    end = start + len(chunk)
+    return {
+        "nodes": chunk,
+        "totalCount": len(items),
+        "pageInfo": {
+            "hasNextPage": end < len(items),
+            "endCursor": base64.b64encode(f"cursor:{end}".encode()).decode() if chunk else None,
+        },
+    }
+
+
 def ref_name(ref_id: str) -> str:
     return base64.urlsafe_b64decode(ref_id.removeprefix("REF_").encode()).decode()
 
@@ -30,7 +68,9 @@ class RepoNode:
         self.nameWithOwner = state.full_name
         self.url = f"https://github.invalid/{state.full_name}"
         self.autoMergeAllowed = state.auto_merge_allowed
-        self.mergeCommitAllowed = self.squashMergeAllowed = self.rebaseMergeAllowed = True
+        self.mergeCommitAllowed = "MERGE" in state.merge_methods
+        self.squashMergeAllowed = "SQUASH" in state.merge_methods
+        self.rebaseMergeAllowed = "REBASE" in state.merge_methods
 
     def defaultBranchRef(self, info: Any) -> RefNode | None:
         name = f"refs/heads/{self.state.default_branch}"
@@ -64,17 +104,17 @@ class RepoNode:
         headRefName: str | None = None,
         baseRefName: str | None = None,
         first: int | None = None,
+        after: str | None = None,
     ) -> dict[str, Any]:
         with self.state.lock:
             pulls = [
-                p
+                PRNode(self.state, p)
                 for p in self.state.pulls.values()
                 if (not states or p.state in states)
                 and headRefName in (None, p.head)
                 and baseRefName in (None, p.base)
             ]
-        nodes = [PRNode(self.state, p) for p in pulls[: first or 100]]
-        return {"nodes": nodes, "totalCount": len(pulls)}
+        return page(pulls, "pullRequests", first, after)
 
 
 def _node(state: GitHubState, oid: str, path: str) -> Any:
@@ -114,7 +154,7 @@ class RefNode:
                 for p in self.state.pulls.values()
                 if p.head == self.name and (not states or p.state in states)
             ]
-        return {"nodes": [PRNode(self.state, p) for p in pulls[: first or 100]], "totalCount": len(pulls)}
+        return page([PRNode(self.state, p) for p in pulls], "associatedPullRequests", first)
 
 
 class CommitNode:
@@ -140,8 +180,7 @@ class CommitNode:
         return {"name": self.info.author_name, "email": self.info.author_email, "date": self.info.date}
 
     def parents(self, info: Any, first: int | None = None) -> dict[str, Any]:
-        nodes = [CommitNode(self.state, p) for p in self.info.parents]
-        return {"nodes": nodes[: first or 100], "totalCount": len(nodes)}
+        return page([CommitNode(self.state, p) for p in self.info.parents], "parents", first)
 
     def tree(self, info: Any) -> TreeNode:
         return TreeNode(self.state, self.info.tree, "")
@@ -150,9 +189,14 @@ class CommitNode:
         entry = self.state.repo.entry(self.oid, path)
         return _entry(self.state, entry) if entry else None
 
-    def history(self, info: Any, first: int | None = None, path: str | None = None) -> dict[str, Any]:
-        oids = self.state.repo.history(self.oid, path, first or 100)
-        return {"nodes": [CommitNode(self.state, o) for o in oids], "totalCount": len(oids)}
+    def history(
+        self, info: Any, first: int | None = None, path: str | None = None, after: str | None = None
+    ) -> dict[str, Any]:
+        page([], "history", first)  # the limits on `first`
+        assert first is not None
+        start = int(base64.b64decode(after).decode().removeprefix("cursor:")) if after else 0
+        oids = self.state.repo.history(self.oid, path, start + first + 1)  # one more: is there a next page?
+        return page([CommitNode(self.state, o) for o in oids], "history", first, after)
 
     def changedFilesIfAvailable(self, info: Any) -> int:
         return len(self.state.repo.changed_paths(self.oid))
@@ -255,7 +299,7 @@ class PRNode:
         return self.gh.head_oid(self.pr)
 
     def mergeStateStatus(self, info: Any) -> str:
-        return self.gh.merge_state(self.pr) if self.pr.state == "OPEN" else "UNKNOWN"
+        return self.gh.observed_merge_state(self.pr)
 
     def autoMergeRequest(self, info: Any) -> dict[str, Any] | None:
         if not self.pr.auto_merge:
@@ -266,15 +310,19 @@ class PRNode:
         return CommitNode(self.gh, self.pr.merge_commit) if self.pr.merge_commit else None
 
     def labels(self, info: Any, first: int | None = None) -> dict[str, Any]:
-        return {"nodes": [{"id": f"L_{n}", "name": n} for n in self.pr.labels]}
+        return page([{"id": f"L_{n}", "name": n} for n in self.pr.labels], "labels", first)
 
     def assignees(self, info: Any, first: int | None = None) -> dict[str, Any]:
-        return {"nodes": [{"id": f"U_{n}", "login": n} for n in self.pr.assignees]}
+        return page([{"id": f"U_{n}", "login": n} for n in self.pr.assignees], "assignees", first)
 
     def reviewRequests(self, info: Any, first: int | None = None) -> dict[str, Any]:
         users = [_Reviewer("User", login=n) for n in self.pr.reviewers]
         teams = [_Reviewer("Team", slug=n) for n in self.pr.team_reviewers]
-        return {"nodes": [{"requestedReviewer": r} for r in users + teams]}
+        return page([{"requestedReviewer": r} for r in users + teams], "reviewRequests", first)
+
+    def latestReviews(self, info: Any, first: int | None = None) -> dict[str, Any]:
+        reviews = [{"id": f"PRR_{n}", "author": _Reviewer("User", login=n)} for n in self.pr.reviews]
+        return page(reviews, "latestReviews", first)
 
 
 class _Reviewer:

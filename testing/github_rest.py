@@ -124,8 +124,9 @@ def handle(gh: GitHubServer, operation: str, path: str, body: dict[str, Any]) ->
     if operation == "PATCH /repos/{owner}/{repo}/issues/{issue_number}":
         pr = _pull(gh, tail)
         with state.lock:
-            if "labels" in body:
-                pr.labels = [lb if isinstance(lb, str) else lb["name"] for lb in body["labels"]]
+            if "labels" in body:  # names match the repository's labels case-insensitively
+                names = [lb if isinstance(lb, str) else lb["name"] for lb in body["labels"]]
+                pr.labels = state.canonical_labels(names)
             if "assignees" in body:
                 pr.assignees = list(body["assignees"])
             if body.get("title") is not None:
@@ -246,6 +247,23 @@ def _user(login: str) -> dict[str, Any]:
     return complete("simple-user", {"login": login, "id": abs(hash(login)) % 10**6 + 1, "type": "User"})
 
 
+def _team(gh: GitHubServer, slug: str) -> dict[str, Any]:
+    return complete(
+        "team",
+        {
+            "id": abs(hash(slug)) % 10**6 + 1,
+            "node_id": f"T_{slug}",
+            "name": slug,
+            "slug": slug,
+            "url": f"{API}/orgs/{gh.state.owner}/teams/{slug}",
+            "html_url": f"https://github.invalid/orgs/{gh.state.owner}/teams/{slug}",
+            "description": None,
+            "permission": "pull",
+            "parent": None,
+        },
+    )
+
+
 def _issue(gh: GitHubServer, pr: Any) -> dict[str, Any]:
     state = "open" if pr.state == "OPEN" else "closed"
     return complete(
@@ -300,6 +318,7 @@ def _pull_simple(gh: GitHubServer, pr: Any) -> dict[str, Any]:
             "labels": _labels(pr),
             "assignees": [_user(a) for a in pr.assignees],
             "requested_reviewers": [_user(r) for r in pr.reviewers],
+            "requested_teams": [_team(gh, t) for t in pr.team_reviewers],
             "html_url": f"https://github.invalid/{gh.state.full_name}/pull/{pr.number}",
             "head": {
                 "ref": pr.head,

@@ -9,75 +9,32 @@ exists" on creating an existing ref, auto-merge that fires when checks pass, mer
 merge or squash commit. GraphQL requests are executed against a vendored subset of GitHub's official
 schema, and every REST response is validated against GitHub's official OpenAPI schemas before it is
 sent. It counts requests (REST and GraphQL separately) and injects faults on demand.
+
+Rules GitHub documents and clients trip over are modelled too (each cited where it lives): preview
+schema members exist only for requests whose Accept header names the preview (github_graphql.py),
+`first` is required and at most 100 on every connection (github_nodes.py), an open PR whose head
+becomes an ancestor of its base is closed as merged, merge state is UNKNOWN while GitHub computes it,
+disallowed merge methods are refused (github_state.py), and `write_limit` is a secondary rate limit
+that counts writes only (`_over_write_limit`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from testing import github_openapi, github_rest
+from testing.github_faults import Fault, secondary_rate_limit
 from testing.github_graphql import execute
 from testing.github_state import GitHubState, StateError, new_token
-
-
-@dataclass
-class Fault:
-    """Fail the next `times` requests that match `target`.
-
-    target: "graphql", "graphql:<text in the query>" (e.g. "graphql:createCommitOnBranch"), or
-    "METHOD /path" (a prefix, e.g. "POST /repos/o/r/git/refs"). `after`: process the request first,
-    then answer with the fault (the client cannot know whether its write landed).
-    """
-
-    target: str
-    status: int = 502
-    times: int = 1
-    message: str = "Server Error"
-    headers: dict[str, str] = field(default_factory=dict)
-    after: bool = False
-    body: dict[str, Any] | None = None  # the answer's JSON (default: GitHub's error shape with `message`)
-
-    def answer(self) -> dict[str, Any]:
-        return self.body or {"message": self.message, "documentation_url": "https://docs.github.com/rest"}
-
-    def matches(self, method: str, path: str, body: str) -> bool:
-        if self.target == "graphql":
-            return path.endswith("/graphql")
-        if self.target.startswith("graphql:"):
-            return path.endswith("/graphql") and self.target[8:] in body
-        return f"{method} {path}".startswith(self.target)
-
-
-def secondary_rate_limit(target: str, retry_after: int = 1, times: int = 1) -> Fault:
-    """GitHub's secondary rate limit: 403 with Retry-After."""
-    msg = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
-    return Fault(target, 403, times, msg, {"Retry-After": str(retry_after)})
-
-
-def graphql_rate_limit(reset_in: int = 1, times: int = 1) -> Fault:
-    """GitHub GraphQL's primary rate limit: 200 with a RATE_LIMITED error and the reset headers."""
-    headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + reset_in)}
-    body = {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}]}
-    return Fault("graphql", 200, times, "rate limited", headers, body=body)
-
-
-def primary_rate_limit(target: str, reset_in: int = 1, times: int = 1) -> Fault:
-    """GitHub's primary rate limit: 403 with x-ratelimit-remaining 0 and the reset time."""
-    headers = {
-        "x-ratelimit-remaining": "0",
-        "x-ratelimit-limit": "5000",
-        "x-ratelimit-reset": str(int(time.time()) + reset_in),
-    }
-    return Fault(target, 403, times, "API rate limit exceeded for installation ID 1.", headers)
 
 
 class GitHubServer:
@@ -95,6 +52,13 @@ class GitHubServer:
         self.log: list[tuple[str, str, str]] = []  # (kind, method, path or GraphQL operation)
         self.paths: list[str] = []  # "METHOD /path" as requested (GHES: /api/v3/..., /api/graphql)
         self.validation_errors: list[str] = []
+        self.accepts: list[str] = []  # the Accept header of each GraphQL request
+        # A secondary rate limit on writes: at most N writes per `window` seconds, then 403 with
+        # Retry-After (None: off). See `_over_write_limit`.
+        self.write_limit: int | None = None
+        self.write_window = 60.0
+        self._writes: list[float] = []
+        self.hooks: list[tuple[Fault, Callable[[], None]]] = []
         self.validated = 0
         self._lock = threading.Lock()
         self.httpd: ThreadingHTTPServer | None = None
@@ -130,6 +94,20 @@ class GitHubServer:
         with self._lock:
             self.gates.append((Fault(target, times=parties), threading.Barrier(parties, timeout=10)))
 
+    def before(self, target: str, action: Callable[[], None]) -> None:
+        """Run `action` once, just before handling the next request matching `target` (as in Fault):
+        what another job does between two of our requests."""
+        with self._lock:
+            self.hooks.append((Fault(target), action))
+
+    def _run_hooks(self, method: str, path: str, body: str) -> None:
+        with self._lock:
+            due = [(f, a) for f, a in self.hooks if f.times > 0 and f.matches(method, path, body)]
+            for fault, _ in due:
+                fault.times = 0
+        for _, action in due:
+            action()
+
     def read(self, branch: str, path: str) -> bytes | None:
         oid = self.state.ref_oid(branch)
         entry = self.state.repo.entry(oid, path) if oid else None
@@ -153,6 +131,26 @@ class GitHubServer:
                 if fault.times > 0 and fault.matches(method, path, body):
                     fault.times -= 1
                     return fault
+        return None
+
+    def _over_write_limit(self, method: str, is_graphql: bool, body: str) -> float | None:
+        """Seconds to wait when this request is a write over `write_limit`, else None.
+
+        GitHub's secondary limits weigh writes, not reads: "Calculating points for the secondary rate
+        limit": a GraphQL request without mutations 1 point, with mutations 5; REST GET 1,
+        POST/PATCH/PUT/DELETE 5; and "no more than 80 content-generating requests per minute"
+        (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api). A request over
+        the limit is refused (not performed) with 403 or 429 and Retry-After."""
+        query = str((json.loads(body) if body else {}).get("query", "")) if is_graphql else ""
+        write = method != "GET" and (not is_graphql or query.lstrip().startswith("mutation"))
+        if self.write_limit is None or not write:
+            return None
+        with self._lock:
+            now = time.monotonic()
+            self._writes = [t for t in self._writes if now - t < self.write_window]
+            if len(self._writes) >= self.write_limit:
+                return max(1.0, self.write_window - (now - self._writes[0]))
+            self._writes.append(now)
         return None
 
     def _record(self, kind: str, method: str, what: str) -> None:
@@ -220,6 +218,15 @@ class _Handler(BaseHTTPRequestHandler):
             gh.paths.append(f"{method} {requested}")
         gh._record("graphql" if is_graphql else "rest", method, _operation_name(raw) if is_graphql else path)
         gh._pass_gate(method, path, raw)
+        gh._run_hooks(method, path, raw)
+        if is_graphql:
+            with gh._lock:
+                gh.accepts.append(self.headers.get("Accept", ""))
+        wait = gh._over_write_limit(method, is_graphql, raw)
+        if wait is not None:
+            limited = secondary_rate_limit("", retry_after=math.ceil(wait))
+            self._send(limited.status, limited.answer(), limited.headers)
+            return
         fault = gh._take_fault(method, path, raw)
         if fault and not fault.after:
             self._send(fault.status, fault.answer(), fault.headers)
@@ -287,7 +294,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif not self._token_ok():
             return 401, _error("Bad credentials", 401), None
         if is_graphql and method == "POST":
-            result = execute(gh.state, payload.get("query", ""), payload.get("variables"), gh.graphql_commit)
+            query, variables = payload.get("query", ""), payload.get("variables")
+            accept = self.headers.get("Accept", "")
+            result = execute(gh.state, query, variables, gh.graphql_commit, accept)
             return 200, result, None
         if operation is None:
             return 404, _error("Not Found", 404), None

@@ -121,7 +121,14 @@ http:
     return path
 
 
-def start_registry(workdir: Path, auth: str | None = None, *, token_field: str = "token") -> RunningRegistry:
+def start_registry(
+    workdir: Path,
+    auth: str | None = None,
+    *,
+    token_field: str = "token",
+    token_service: str | None = None,
+    allow_anonymous: bool = False,
+) -> RunningRegistry:
     """Start `docker-registry serve` on a free loopback port and return it once /v2/ answers."""
     if shutil.which("docker-registry") is None:
         raise RuntimeError("docker-registry is not installed: run `make registry-bin` (Debian package)")
@@ -134,7 +141,10 @@ def start_registry(workdir: Path, auth: str | None = None, *, token_field: str =
         (workdir / "htpasswd").write_text(_htpasswd_line(username, password))
         auth_block = f"auth:\n  htpasswd:\n    realm: updater-test\n    path: {workdir / 'htpasswd'}\n"
     elif auth == "token":
-        token_server = start_token_server(workdir / "token", field_name=token_field)
+        extra = {"service": token_service} if token_service else {}
+        token_server = start_token_server(
+            workdir / "token", field_name=token_field, allow_anonymous=allow_anonymous, **extra
+        )
         username, password = token_server.username, token_server.password
         auth_block = (
             "auth:\n  token:\n"

@@ -7,7 +7,8 @@ proxy fetches the full list upstream and serves it in pages the way the distribu
 (a cursor parameter the client must echo unchanged, as some registries do). Everything else is forwarded
 byte for byte. It also serves as an HTTP_PROXY (absolute-form request targets), which lets a test
 reach it under a registry name that is not loopback, such as gcr.io. Faults (5xx, 429 with
-Retry-After, connection resets, delays) are drawn from a seeded RNG.
+Retry-After, connection resets, delays) are drawn from a seeded RNG. A `tamper` hook may replace any
+answer with a `Reply` (testing/hostile_registry.py builds the lying and slow ones from it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -51,6 +53,35 @@ class Faults:
     kinds: frozenset[str] | None = None
     seed: int = 1234
     headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Reply:
+    """An answer the proxy sends instead of the upstream's: `body` may be an endless iterable.
+
+    `pace` seconds pass between chunks (a trickle); with `whole` the status line and headers trickle
+    too, byte by byte. An iterable body without a Content-Length header is delimited by closing the
+    connection, as HTTP/1.1 allows.
+    """
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes | Iterable[bytes] = b""
+    pace: float = 0.0
+    whole: bool = False
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What the upstream answered to one request, as a `tamper` hook sees it."""
+
+    kind: str
+    method: str
+    path: str
+    query: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
 
 
 def request_kind(method: str, path: str) -> str:
@@ -86,6 +117,7 @@ class RegistryProxy:
     link_override: str | None = None  # the target of every tags page's Link (another host, a loop)
     corrupt: frozenset[str] = frozenset()  # request kinds whose body is altered: a digest mismatch
     authorizations: list[str] = field(default_factory=list)  # Authorization headers received
+    tamper: Callable[[Exchange], Reply | None] | None = None  # replaces an answer when it returns one
     _matched: int = 0
     _rng: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -239,9 +271,46 @@ def _handler(proxy: RegistryProxy) -> type[BaseHTTPRequestHandler]:
                 status, headers, data = self._upstream(self.command, target, body)
             if kind in proxy.corrupt and status == 200 and data:
                 data = data + b" "  # still JSON, but no longer the bytes the digest names
+            reply = None
+            if proxy.tamper is not None:
+                exchange = Exchange(kind, self.command, split.path, split.query, status, headers, data)
+                reply = proxy.tamper(exchange)
             with proxy._lock:
-                proxy.log.append((self.command, self.path, status))
+                proxy.log.append((self.command, self.path, status if reply is None else reply.status))
+            if reply is not None:
+                self._reply(reply)
+                return
             self._send(status, headers, data, head=self.command == "HEAD")
+
+        def _reply(self, reply: Reply) -> None:
+            """Write a tampered answer at its pace; stop quietly when the client hangs up."""
+            names = {name.lower() for name, _ in reply.headers}
+            headers = list(reply.headers)
+            body: Iterable[bytes] = [reply.body] if isinstance(reply.body, bytes) else reply.body
+            if isinstance(reply.body, bytes) and "content-length" not in names:
+                headers.append(("Content-Length", str(len(reply.body))))
+            if "content-length" not in names and not isinstance(reply.body, bytes):
+                headers.append(("Connection", "close"))
+                self.close_connection = True
+            reason = self.responses.get(reply.status, ("",))[0]
+            head = f"HTTP/1.1 {reply.status} {reason}\r\n"
+            head += "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
+            chunks: Iterable[bytes] = body if self.command != "HEAD" else []
+            try:
+                if reply.whole and reply.pace:
+                    for byte in head.encode("latin-1"):
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(reply.pace)
+                else:
+                    self.wfile.write(head.encode("latin-1"))
+                for chunk in chunks:
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    if reply.pace:
+                        time.sleep(reply.pace)
+            except OSError:  # the client gave up: that is what the hostile answers are for
+                self.close_connection = True
 
         def _tags(self, path: str, query: dict[str, list[str]]) -> tuple[int, list[tuple[str, str]], bytes]:
             status, headers, data = self._upstream("GET", path, None)
@@ -306,6 +375,7 @@ def start_proxy(
     drop_headers: tuple[str, ...] = (),
     link_override: str | None = None,
     corrupt: tuple[str, ...] = (),
+    tamper: Callable[[Exchange], Reply | None] | None = None,
 ) -> RegistryProxy:
     """Start a proxy on 127.0.0.1 (a free port) for the registry at `upstream` (http://HOST:PORT)."""
     if link_style not in ("relative", "absolute", "opaque"):
@@ -320,6 +390,7 @@ def start_proxy(
         drop_headers=frozenset(h.lower() for h in drop_headers),
         link_override=link_override,
         corrupt=frozenset(corrupt),
+        tamper=tamper,
         _rng=random.Random(plan.seed),
     )
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))

@@ -47,6 +47,7 @@ class TokenServer:
     assertion_key: Any = None
     counts: Counter[str] = field(default_factory=Counter)
     issued: list[str] = field(default_factory=list)
+    queries: list[dict[str, list[str]]] = field(default_factory=list)  # each GET's query: service, scope
     _key: Any = None
     _x5c: str = ""
     _server: ThreadingHTTPServer | None = None
@@ -123,6 +124,7 @@ def _handler(server: TokenServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             server.counts["get"] += 1
             query = parse_qs(urlsplit(self.path).query)
+            server.queries.append(query)
             subject: str | None = None
             header = self.headers.get("Authorization", "")
             if header.startswith("Basic "):

@@ -116,6 +116,9 @@ def test_promote_rollback_status_arguments() -> None:
     # --from defaults to the config's promote-from; `env` stands in for `to`.
     promote = action.read_inputs(inputs_env(command="promote", env="prod", apps="api"))
     assert action.cli_arguments(promote, None) == ["promote", "--to", "prod", "--app", "api", "--json"]
+    # `wait` waits for the target's build of the source commit.
+    promote = action.read_inputs(inputs_env(command="promote", to="prod", wait="5m"))
+    assert action.cli_arguments(promote, None) == ["promote", "--to", "prod", "--wait", "5m", "--json"]
     rollback = action.read_inputs(inputs_env(command="rollback", env="prod", apps="api", steps="2"))
     assert action.cli_arguments(rollback, None) == [
         "rollback",
@@ -131,7 +134,14 @@ def test_promote_rollback_status_arguments() -> None:
     assert action.cli_arguments(status, None) == ["--debug", "--retry-budget", "5", "status", "--json"]
 
 
-LANDING = {"mode": "auto-merge", "wait-merged": "10m", "github-url": "https://ghe.example/api/v3"}
+LANDING = {
+    "mode": "auto-merge",
+    "wait-merged": "10m",
+    "github-url": "https://ghe.example/api/v3",
+    "wait-deployed": "5m",
+    "sync": "true",
+    "rollback-on-failure": "true",
+}
 EVERYTHING = {
     "bump": {"env": "s", "apps": "a b", "sha": "abc", "tag": "t", "strategy": "semver", "template": "x-{sha}",
              "include": "^v", "exclude": "rc", "range": "^1", "wait": "5m", "config": "c.yaml",
@@ -139,7 +149,8 @@ EVERYTHING = {
     "promote": {"from": "s", "to": "p", "apps": "a b", "config": "c.yaml", "dry-run": "true", **LANDING},
     "rollback": {"env": "p", "apps": "a", "rollback-to": "v1", "config": "c.yaml", "dry-run": "true",
                  **LANDING},
-    "status": {"env": "p", "config": "c.yaml", "github-url": "https://ghe.example/api/v3"},
+    "status": {"env": "p", "config": "c.yaml", "github-url": "https://ghe.example/api/v3", "live": "true"},
+    "deployed": {"env": "p", "apps": "a b", "wait-deployed": "5m", "sync": "true", "config": "c.yaml"},
 }  # fmt: skip
 
 
@@ -433,7 +444,8 @@ def test_entrypoint_passes_cli_errors_through_and_masks_the_token(tmp_path: Path
     assert "::error title=updater::" in proc.stdout
     assert token not in proc.stderr and token not in "\n".join(proc.stdout.splitlines()[1:])
     lines = proc.stdout.splitlines()
-    (stop,) = [n for n, line in enumerate(lines) if line.startswith("::stop-commands::")]
+    # Two inert blocks: the command line, then the CLI's log.
+    _, stop = [n for n, line in enumerate(lines) if line.startswith("::stop-commands::")]
     assert lines[stop + 1].startswith("updater: error: ") and "missing.yaml" in lines[stop + 1]
     assert lines[stop + 2] == "::" + lines[stop].removeprefix("::stop-commands::") + "::"
 
@@ -459,3 +471,61 @@ def test_workspace_trust_appends_to_the_runners_own_git_config_env() -> None:
         "GIT_CONFIG_KEY_2": "safe.directory",
         "GIT_CONFIG_VALUE_2": "/w",
     }
+
+
+def test_argo_cd_inputs_map_to_flags_and_the_token_to_the_environment(tmp_path: Path) -> None:
+    bump = action.read_inputs(
+        inputs_env(
+            env="s", apps="api", **{"wait-deployed": "5m", "sync": "true", "rollback-on-failure": "true"}
+        )
+    )
+    argv = action.cli_arguments(bump, None)
+    assert argv[argv.index("--wait-deployed") + 1] == "5m"
+    assert "--sync" in argv and "--rollback-on-failure" in argv
+    deployed = action.read_inputs(inputs_env(command="deployed", env="s", **{"wait-deployed": "2m"}))
+    assert action.cli_arguments(deployed, None) == ["deployed", "--env", "s", "--wait", "2m", "--json"]
+    live = action.read_inputs(inputs_env(command="status", live="true"))
+    assert action.cli_arguments(live, None) == ["status", "--live", "--json"]
+    for bad in ({"sync": "true"}, {"rollback-on-failure": "true"}):
+        with pytest.raises(action.ActionInputError, match="need 'wait-deployed'"):
+            action.cli_arguments(action.read_inputs(inputs_env(env="s", **bad)), None)
+    with pytest.raises(action.ActionInputError, match="'live' is for command 'status'"):
+        action.cli_arguments(action.read_inputs(inputs_env(env="s", live="true")), None)
+    secret = "argocd-token-value-123"
+    environ = {**inputs_env(env="s", **{"argocd-token": secret}), "GITHUB_WORKSPACE": str(tmp_path)}
+    call = action.invocation(environ, tmp_path)
+    assert call.env["ARGOCD_AUTH_TOKEN"] == secret and secret in call.secrets
+    assert all(secret not in arg for arg in call.argv)
+
+
+def test_summary_and_outputs_of_a_deploy_wait() -> None:
+    result = {
+        "command": "bump", "env": "s", "changed": True, "commit": "c" * 40,
+        "apps": [{"app": "api", "env": "s", "old": "v1", "new": "v2", "changed": True}],
+        "deploy": {"ok": False, "apps": [{
+            "app": "api", "application": "api-s", "state": "degraded", "reason": "Degraded: deadline|x",
+            "revision": "c" * 40, "sync": "Synced", "health": "Degraded", "images": ["r/api:v2"],
+            "synced_after": 3.2, "healthy_after": None}],
+            "rollback": {"commit": "d" * 40,
+                         "apps": [{"app": "api", "old": "v2", "new": "v1", "changed": True}]}},
+    }  # fmt: skip
+    assert ci.outputs(result)["deployed"] == "false"
+    assert ci.outputs({"command": "bump", "apps": []})["deployed"] == ""
+    text = ci.summary(result)
+    assert (
+        "| `api` | `api-s` | `degraded` | `cccccccccccc` | `Synced` | `Degraded` | `r/api:v2` | `3.2s` | — |"
+        in text
+    )
+    assert "`api`: Degraded: deadline|x" in text and "Rolled back: api v2 → v1" in text
+
+
+def test_summary_of_the_deployed_command() -> None:
+    result = {"command": "deployed", "env": "prod", "deploy": {"ok": True, "apps": [
+        {"app": "api", "application": "api-prod", "state": "healthy", "revision": "a" * 40, "sync": "Synced",
+         "health": "Healthy", "images": ["r/api:v2"], "synced_after": 1.5, "healthy_after": 2.5}],
+        "rollback": None}}  # fmt: skip
+    text = ci.summary(result)
+    assert "Nothing to report" not in text and "Argo CD, environment `prod`:" in text
+    row = "| `api` | `api-prod` | `healthy` | `aaaaaaaaaaaa` | `Synced` | `Healthy` | `r/api:v2` |"
+    assert row + " `1.5s` | `2.5s` |" in text
+    assert ci.outputs(result)["deployed"] == "true"

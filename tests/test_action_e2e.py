@@ -225,7 +225,8 @@ def test_action_missing_image_fails_with_an_annotation_and_changes_nothing(
     assert len(errors) == 1 and "fffffff" in errors[0]
     # The CLI's log is copied with workflow commands stopped, so nothing in it can act as one.
     lines = proc.stdout.splitlines()
-    (stop,) = [n for n, line in enumerate(lines) if line.startswith("::stop-commands::")]
+    # Two inert blocks: the command line, then the CLI's log.
+    _, stop = [n for n, line in enumerate(lines) if line.startswith("::stop-commands::")]
     resume = lines.index(f"::{lines[stop].removeprefix('::stop-commands::')}::")
     assert lines[resume - 1].startswith("updater: error: ") and "fffffff" in lines[resume - 1]
     assert stop < resume < lines.index(errors[0])

@@ -150,10 +150,10 @@ def test_schema_and_loader_agree(tmp_path: Path, old: str, new: str) -> None:
 def test_validate_ok(tmp_path: Path) -> None:
     path = tmp_path / ".updater.yaml"
     path.write_text(FULL)
-    result = run("config", "validate", "--config", str(path))
+    result = run("config", "validate", "--config-only", "--config", str(path))
     assert (result.returncode, result.stdout, result.stderr) == (
         0,
-        f"{path}: ok (4 apps, 2 environments)\n",
+        f"{path}: ok (4 apps, 2 environments; targets not opened)\n",
         "",
     )
 
@@ -164,10 +164,10 @@ def test_validate_finds_the_config_from_a_subdirectory(tmp_path: Path) -> None:
         "version: 1\nenvironments: {dev: {}}\napps: {web: {image: r/web, values: web.yaml}}\n"
     )
     (tmp_path / "k8s").mkdir()
-    result = run("config", "validate", cwd=tmp_path / "k8s")
+    result = run("config", "validate", "--config-only", cwd=tmp_path / "k8s")
     assert (result.returncode, result.stdout) == (
         0,
-        f"{tmp_path / '.updater.yaml'}: ok (1 app, 1 environment)\n",
+        f"{tmp_path / '.updater.yaml'}: ok (1 app, 1 environment; targets not opened)\n",
     )
 
 

@@ -91,7 +91,7 @@ CASES = [
     case(
         "no-image",
         [("    image: ghcr.io/acme/web\n", "")],
-        '{file}:6:3: apps.web: add the required key "image" (Image repository, or one per environment)',
+        '{file}:6:3: apps.web: add the required key "image" (Image repository, a list sharing one tag (the first is resolved), or per environment)',
     ),
     case(
         "no-image-for-env",

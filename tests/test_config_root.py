@@ -41,7 +41,10 @@ def test_validate_and_bump_with_config_flag_read_paths_from_the_repo_root(tmp_pa
     validated = run("config", "validate", "--config", "deploy/.updater.yaml", cwd=remote.work)
     assert (validated.returncode, validated.stderr) == (0, "")
     root = remote.work.resolve()
-    assert validated.stdout == f"deploy/.updater.yaml: ok (1 app, 1 environment; paths relative to {root})\n"
+    assert validated.stdout == (
+        f"deploy/.updater.yaml: ok (1 app, 1 environment; paths relative to {root}; "
+        "1 target holds a tag on its branch)\n"
+    )
     result = run(
         "bump", "--env", "staging", "--sha", SHA, "--config", "deploy/.updater.yaml", cwd=remote.work
     )

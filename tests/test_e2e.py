@@ -181,8 +181,8 @@ def _bad(remote: Remote, pattern: str, replacement: str) -> subprocess.Completed
         ),
         pytest.param(
             r"(  app01:\n    image: )\S+",
-            r"\1[a, b]",
-            "11:12: apps.app01.image: expected a string or a mapping, got a list",
+            r"\1[a, [b]]",
+            "11:16: apps.app01.image[1]: expected a string, got a list",
             id="wrong-type",
         ),
         pytest.param(
@@ -201,7 +201,8 @@ def _bad(remote: Remote, pattern: str, replacement: str) -> subprocess.Completed
         pytest.param(
             r"(  app04:\n)    image: \S+\n",
             r"\1",
-            '22:3: apps.app04: add the required key "image" (Image repository, or one per environment)',
+            '22:3: apps.app04: add the required key "image" '
+            "(Image repository, a list sharing one tag (the first is resolved), or per environment)",
             id="app-without-image",
         ),
         pytest.param(

@@ -4,12 +4,11 @@ REST and GraphQL call: the exact call budget per case, and the settings reaching
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from testing.github_gitops import NEW, NEWER_SHA, SHA, TOKEN, GitOps, app_names, gitops
+from testing.github_gitops import NEW, NEWER_SHA, app_names, gitops
 
 SETTINGS = (
     "pull-request:\n"
@@ -23,29 +22,17 @@ SETTINGS = (
 )
 
 
-def bump(ops: GitOps, *args: str, sha: str = SHA) -> dict[str, object]:
-    done = ops.run("bump", "--env", "production", "--sha", sha, "--json", *args)
-    assert done.returncode == 0, done.stderr
-    assert TOKEN not in done.stdout + done.stderr
-    result: dict[str, object] = json.loads(done.stdout)
-    return result
-
-
-def calls(ops: GitOps) -> list[str]:
-    return [f"{method} {what}" for _, method, what in ops.server.log]
-
-
 @pytest.mark.parametrize("count", [1, 50])
 def test_realistic_pull_request_costs_five_calls_and_carries_every_setting(
     tmp_path: Path, count: int
 ) -> None:
     with gitops(tmp_path, count, extra=SETTINGS) as ops:
         ops.server.reset_counts()
-        result = bump(ops, "--all")
+        result = ops.bump("--all")
         [pr] = ops.server.state.pulls.values()
         # read the files, snapshot, ONE document creating the head, the commit and the PR, labels and
         # assignees (REST, by name), reviewers and team reviewers (REST, by name)
-        assert calls(ops) == [
+        assert ops.call_log() == [
             "POST query",
             "POST query",
             "POST mutation createRef,createCommitOnBranch,createPullRequest",
@@ -66,19 +53,19 @@ def test_realistic_pull_request_costs_five_calls_and_carries_every_setting(
         )
 
         ops.server.reset_counts()
-        again = bump(ops, "--all")
-        assert ops.calls() == 2, calls(ops)  # read, snapshot: nothing to write
+        again = ops.bump("--all")
+        assert ops.calls() == 2, ops.call_log()  # read, snapshot: nothing to write
         assert again["changed"] is False and len(ops.server.state.pulls) == 1
 
 
 def test_superseding_two_pull_requests_costs_six_calls(tmp_path: Path) -> None:
     with gitops(tmp_path, 3, extra=SETTINGS) as ops:
-        first, second = bump(ops, "--app", "app00"), bump(ops, "--app", "app01")
+        first, second = ops.bump("--app", "app00"), ops.bump("--app", "app01")
         ops.server.reset_counts()
-        both = bump(ops, "--app", "app00", "--app", "app01", sha=NEWER_SHA)
+        both = ops.bump("--app", "app00", "--app", "app01", sha=NEWER_SHA)
         # the five of a new PR, plus ONE document commenting on, closing and deleting both old ones
-        assert ops.calls() == 6, calls(ops)
-        assert calls(ops)[-1] == (
+        assert ops.calls() == 6, ops.call_log()
+        assert ops.call_log()[-1] == (
             "POST mutation addComment,closePullRequest,deleteRef,addComment,closePullRequest,deleteRef"
         )
         pulls = ops.server.state.pulls
@@ -99,13 +86,13 @@ def test_auto_merge_costs_six_calls(tmp_path: Path, allowed: bool) -> None:
         ops.server.state.auto_merge_allowed = allowed
         ops.server.state.require_checks = allowed
         ops.server.reset_counts()
-        result = bump(ops, "--all")
-        assert ops.calls() == 6, calls(ops)
+        result = ops.bump("--all")
+        assert ops.calls() == 6, ops.call_log()
         [pr] = ops.server.state.pulls.values()
         assert result["pr_number"] == pr.number
         if allowed:
-            assert calls(ops)[-1] == "POST mutation enablePullRequestAutoMerge"
+            assert ops.call_log()[-1] == "POST mutation enablePullRequestAutoMerge"
             assert (pr.auto_merge, pr.state) == ("SQUASH", "OPEN")
         else:
-            assert calls(ops)[-1] == f"PUT /repos/acme/gitops/pulls/{pr.number}/merge"
+            assert ops.call_log()[-1] == f"PUT /repos/acme/gitops/pulls/{pr.number}/merge"
             assert pr.state == "MERGED"

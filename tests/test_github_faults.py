@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from testing.github_editors import bump, gitops_files, pr_spec, values
-from testing.github_server import (
-    Fault,
-    GitHubServer,
-    graphql_rate_limit,
-    primary_rate_limit,
-    secondary_rate_limit,
-    start_github,
-)
+from testing.github_faults import Fault, graphql_rate_limit, primary_rate_limit, secondary_rate_limit
+from testing.github_server import GitHubServer, start_github
 from updater.infra import retry
 from updater.infra.errors import EXIT_REMOTE, RemoteError
 from updater.scm.base import Author, Backend, CommitRequest

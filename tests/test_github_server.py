@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from testing import github_openapi
-from testing.github_server import Fault, GitHubServer, start_github
+from testing.github_faults import Fault
+from testing.github_server import GitHubServer, start_github
 
 TOKEN = "ghp_" + "Srv3r" * 8
 H = {"Authorization": f"token {TOKEN}"}
@@ -31,8 +32,9 @@ def rest(gh: GitHubServer, method: str, path: str, body: Any = None) -> requests
 
 
 def graphql(gh: GitHubServer, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    headers = {**H, "Accept": "application/vnd.github.merge-info-preview+json"}  # mergeStateStatus
     answer = requests.post(
-        gh.url + "/graphql", json={"query": query, "variables": variables or {}}, headers=H
+        gh.url + "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
     )
     assert answer.status_code == 200
     result: dict[str, Any] = answer.json()
@@ -120,7 +122,12 @@ def test_one_open_pull_request_per_head_and_base(gh: GitHubServer) -> None:
         ' headRefName: "feature", title: "t"}) { pullRequest { number mergeStateStatus } } }'
     )
     first = graphql(gh, create)
-    assert first["data"]["createPullRequest"]["pullRequest"] == {"number": 1, "mergeStateStatus": "CLEAN"}
+    # GitHub computes mergeability in the background: UNKNOWN on the first read, then the real state
+    assert first["data"]["createPullRequest"]["pullRequest"] == {"number": 1, "mergeStateStatus": "UNKNOWN"}
+    read = (
+        'query { repository(owner: "acme", name: "gitops") { pullRequest(number: 1) { mergeStateStatus } } }'
+    )
+    assert graphql(gh, read)["data"]["repository"]["pullRequest"] == {"mergeStateStatus": "CLEAN"}
     second = graphql(gh, create)
     assert "A pull request already exists" in second["errors"][0]["message"]
     assert len(gh.state.pulls) == 1

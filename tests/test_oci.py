@@ -12,8 +12,8 @@ import pytest
 from testing.registry import RunningRegistry, push_image, start_registry
 from testing.registry_proxy import RegistryProxy, start_proxy
 from updater.domain.imageref import parse
-from updater.infra.errors import InputError, RemoteError
-from updater.registry.base import Registry, RegistryOptions
+from updater.infra.errors import InputError
+from updater.registry.base import Registry, RegistryOptions, RepositoryNotFound
 from updater.registry.http import Transport, is_loopback, parse_challenge, scheme_for
 from updater.registry.oci import OciRegistry, next_link, parse_time, pick_platform
 
@@ -132,8 +132,10 @@ def test_list_tags_without_pagination_is_one_request(images: Images) -> None:
 
 def test_unknown_repository_names_registry_and_status(images: Images) -> None:
     registry = OciRegistry(parse(f"{images.registry.host}/team/nope"), RegistryOptions())
+    # Like a missing tag, a missing repository is the user's input (exit 2), or "not yet" while waiting.
     with pytest.raises(
-        RemoteError, match=rf"registry {images.registry.host}: .*team/nope not found \(HTTP 404\)"
+        RepositoryNotFound,
+        match=rf"{images.registry.host}/team/nope does not exist \(registry .* answered HTTP 404",
     ):
         registry.list_tags()
     assert registry.requests == 1  # a 404 is an answer, not a transient failure

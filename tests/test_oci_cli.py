@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import stat
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -49,14 +50,43 @@ def test_resolve_with_basic_auth_and_debug_never_prints_the_password(
     env = _env(
         tmp_path, UPDATER_REGISTRY_USERNAME=reg.username or "", UPDATER_REGISTRY_PASSWORD=reg.password or ""
     )
+    done = _resolve_latest_with_debug(reg, digest, env)
+    assert "updater.registry: HEAD" in done.stderr  # --debug really logged the requests
+
+
+def _resolve_latest_with_debug(
+    reg: RunningRegistry, digest: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Resolve team/app:latest with --debug; check the answer and that no secret was printed."""
     done = run("--debug", "resolve", f"{reg.host}/team/app", "--tag", "latest", "--json", env=env)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert (result["tag"], result["digest"]) == ("stage-0002", digest)
-    assert "updater.registry: HEAD" in done.stderr  # --debug really logged the requests
     basic_header = base64.b64encode(f"{reg.username}:{reg.password}".encode()).decode()
     for secret in (reg.password or "", basic_header):
         assert secret not in done.stdout + done.stderr
+    return done
+
+
+def test_docker_config_auths_with_username_and_password_fields(
+    basic: tuple[RunningRegistry, str], tmp_path: Path
+) -> None:
+    # The Docker CLI reads `username`/`password` where there is no base64 `auth`; so must we.
+    reg, digest = basic
+    env = _env(tmp_path)
+    config = Path(env["DOCKER_CONFIG"]) / "config.json"
+    config.write_text(json.dumps({"auths": {reg.host: {"username": reg.username, "password": reg.password}}}))
+    done = _resolve_latest_with_debug(reg, digest, env)
+    assert f"debug: updater.registry: credentials for {reg.host}: {config}: auths\n" in done.stderr
+
+
+def test_debug_says_when_no_credentials_were_found(
+    basic: tuple[RunningRegistry, str], tmp_path: Path
+) -> None:
+    reg, _ = basic
+    done = run("--debug", "resolve", f"{reg.host}/team/app", "--tag", "latest", env=_env(tmp_path))
+    assert done.returncode == 1
+    assert f"credentials for {reg.host}: none (anonymous)" in done.stderr
 
 
 def test_resolve_with_token_auth_via_a_credential_helper(tmp_path: Path) -> None:
@@ -77,6 +107,10 @@ def test_resolve_with_token_auth_via_a_credential_helper(tmp_path: Path) -> None
         assert done.returncode == 0, done.stderr
         assert (json.loads(done.stdout)["tag"], json.loads(done.stdout)["digest"]) == ("v1.2.0", digest)
         assert reg.token_server.issued, "the registry should have demanded a token"
+        config = Path(env["DOCKER_CONFIG"]) / "config.json"
+        assert f"credentials for {reg.host}: {config}: credential helper docker-credential-updatercli" in (
+            done.stderr
+        )
         for secret in (reg.password or "", *reg.token_server.issued):
             assert secret not in done.stdout + done.stderr
 

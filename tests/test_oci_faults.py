@@ -118,6 +118,6 @@ def test_a_registry_slower_than_the_budget_fails_within_it(registry: RunningRegi
     with start_proxy(registry.url, faults=Faults(delay=3.0)) as proxy:
         client = OciRegistry(parse(f"{proxy.host}/svc/api"), RegistryOptions())
         started = time.monotonic()
-        with pytest.raises(RemoteError, match=rf"registry {proxy.host}: connection failed \(ReadTimeout\)"):
+        with pytest.raises(RemoteError, match=rf"registry {proxy.host}: no complete answer within 1\.5s"):
             client.digest("r-001")
         assert time.monotonic() - started <= 1.5 + 1.0

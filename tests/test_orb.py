@@ -71,8 +71,29 @@ def test_pack_refuses_an_include_outside_the_source(tmp_path: Path) -> None:
 def test_orb_shape() -> None:
     orb = load(PACKED.read_text())
     assert set(orb["commands"]) == {"bump", "promote"}
-    assert set(orb["jobs"]) == {"bump"} and set(orb["executors"]) == {"default"}
-    assert orb["jobs"]["bump"]["executor"]["name"] == "default"
+    assert set(orb["jobs"]) == {"bump", "promote"} and set(orb["executors"]) == {"default"}
+    for name, job in orb["jobs"].items():
+        assert job["executor"] == {"name": "default", "tag": "<< parameters.image-tag >>"}
+        command = orb["commands"][name]
+        # Every parameter of the command is the job's too, passed through unchanged.
+        assert set(job["parameters"]) == {*command["parameters"], "image-tag", "ssh-fingerprints"}
+        checkout, ssh, call = job["steps"]
+        assert checkout == "checkout"
+        assert ssh["when"]["condition"] == "<< parameters.ssh-fingerprints >>"
+        assert ssh["when"]["steps"] == [
+            {"add_ssh_keys": {"fingerprints": ["<< parameters.ssh-fingerprints >>"]}}
+        ]
+        assert call == {name: {p: f"<< parameters.{p} >>" for p in command["parameters"]}}
+    wanted = {
+        "bump": {"sha", "branch", "run", "tag", "strategy", "template", "include", "exclude", "range"}
+        | {"wait"},
+        "promote": {"from", "to"},
+    }
+    for name, own in wanted.items():
+        common = {"apps", "mode", "wait-merged", "dry-run", "debug", "config", "working-directory"}
+        assert own | common <= set(orb["commands"][name]["parameters"]), name
+        (step,) = orb["commands"][name]["steps"]
+        assert step["run"]["working_directory"] == "<< parameters.working-directory >>"
     assert orb["examples"] and all("usage" in example for example in orb["examples"].values())
     for name, command in orb["commands"].items():
         params = command["parameters"]
@@ -293,3 +314,29 @@ def test_bump_command_without_updater_on_path_says_so(tmp_path: Path) -> None:
         "updater: error: no updater on PATH; run this command in the orb's executor, "
         "or install updater (pipx install gitops-updater) in an earlier step"
     )
+
+
+def test_bump_command_works_with_a_sh_launcher(tmp_path: Path, pushed: Pushed) -> None:  # noqa: F811
+    """pip writes a `#!/bin/sh` launcher when the venv path is long or has spaces; the reporting step
+    used to read the interpreter from that line and ran `/bin/sh -m updater.ci` after the change landed."""
+    remote = make_gitops(tmp_path, pushed.registry)
+    bin_dir = tmp_path / "venv with spaces" / "bin"
+    bin_dir.mkdir(parents=True)
+    launcher = bin_dir / "updater"
+    launcher.write_text(
+        "#!/bin/sh\n"
+        f'\'\'\'exec\' "{sys.executable}" "$0" "$@"\n'
+        "' '''\n"
+        "import sys\n"
+        "from updater.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    launcher.chmod(0o755)
+    env = circleci_env(tmp_path)
+    env["PATH"] = f"{bin_dir}:/usr/bin:/bin"
+    env["REGISTRY_LOGIN"] = docker_config_json(pushed.registry)
+    params = {"env": "staging", "apps": "api", "docker-config": "REGISTRY_LOGIN"}
+    proc = run_command("bump", params, env, remote.work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (changed, tag) = exported(Path(env["BASH_ENV"]), "UPDATER_CHANGED", "UPDATER_TAG")
+    assert (changed, tag) == ("true", "stage-api-1a2b3c4")

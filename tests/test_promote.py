@@ -46,8 +46,9 @@ def test_promote_refuses_tag_missing_from_target_image(tmp_path: Path) -> None:
     result = run("promote", "--from", "staging", "--to", "production", cwd=work)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == (
-        f"updater: error: app 'web': oci:{ops.registry / 'web-prod'}:{TAGS[2]} does not exist: "
-        "push the image there before promoting\n"
+        "updater: error: promote production: 1 image lacks the tag: "
+        f"oci:{ops.registry / 'web-prod'}:{TAGS[2]} (web): "
+        "push it first, or leave these apps out with --app\n"
     )
     assert ops.remote.head() == head
     only_api = run("promote", "--from", "staging", "--to", "production", "--app", "api", cwd=work)

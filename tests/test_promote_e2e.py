@@ -72,8 +72,8 @@ apps:
     refused = run("promote", "--to", "production", cwd=work)
     assert refused.returncode == 2
     assert refused.stderr == (
-        f"updater: error: app 'api': {host}/team/api:{NEW} does not exist: "
-        "push the image there before promoting\n"
+        f"updater: error: promote production: 1 image lacks the tag: {host}/team/api:{NEW} (api): "
+        "push it first, or leave these apps out with --app\n"
     )
     assert remote.head() == head
 

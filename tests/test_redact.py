@@ -39,3 +39,11 @@ def test_logging_filter_masks_formatted_messages(caplog: pytest.LogCaptureFixtur
         logger.removeFilter(handler_filter)
     assert "tok-123456789" not in caplog.text
     assert "sending ***" in caplog.text
+
+
+def test_printable_escapes_every_line_breaking_or_terminal_character() -> None:
+    printable = redact.printable
+    hostile = "x\n::error::forged\r\x1b[31m\t\u2028\u2029\u202e\x85\U000e0001"
+    assert printable(hostile) == "x\\n::error::forged\\r\\x1b[31m\\t\\u2028\\u2029\\u202e\\x85\\U000e0001"
+    assert printable("stage-1 é ü\u00a0") == "stage-1 é ü\u00a0"  # printable text is left alone
+    assert len(printable(hostile).splitlines()) == 1

@@ -172,8 +172,7 @@ def test_wait_polls_until_the_tag_appears(layout: LayoutRegistry, monkeypatch: p
     assert res.tag == "stage-docs-abcdef0"
     assert len(sleeps) == 1
     assert messages and messages[0] == (
-        f"waiting (30s left): oci:{layout.root}:stage-docs-abcdef0 does not exist: "
-        "push the image first, or pass --wait DURATION"
+        f"waiting (30s left): oci:{layout.root}:stage-docs-abcdef0 does not exist: push the image first"
     )
 
 

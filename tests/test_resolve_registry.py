@@ -248,5 +248,5 @@ def test_strategies_over_ten_thousand_real_tags() -> None:
         check(Strategy("alphabetical", include="^build-"), "build-9999", 10 + 1)
         # the given tag's HEAD, the pages, then the first sibling checked matches
         check(Strategy("digest", tag="build-0042", include="^build-99"), "build-9999", 1 + 10 + 1)
-        # ten matches on one digest: ten HEADs, then one manifest and one config blob
-        check(Strategy(template="build-999*"), "build-9999", 10 + 10 + 2)
+        # ten matches on one digest: ten manifest GETs (each carries the digest), then one config blob
+        check(Strategy(template="build-999*"), "build-9999", 10 + 10 + 1)

@@ -13,9 +13,8 @@ from pathlib import Path
 from testing.cli import ROOT
 from testing.oci_layout import LayoutImage, build_layout, utc
 
-MISSING = (
-    "updater: error: oci:{root}:stage-abcdef0 does not exist: push the image first, or pass --wait DURATION"
-)
+# While waiting, the message no longer suggests --wait.
+MISSING = "updater: error: oci:{root}:stage-abcdef0 does not exist: push the image first"
 
 
 def _resolve(root: Path, *, tty: bool) -> tuple[int, str, str]:

@@ -64,6 +64,7 @@ def test_json_one_change(values: Path) -> None:
     result = run("set", "--json", str(values), "image.tag", "v2")
     assert json.loads(result.stdout) == {
         "file": str(values),
+        "mode": "yaml",
         "key": "image.tag",
         "old": "v1",
         "new": "v2",

@@ -13,9 +13,10 @@ from dataclasses import replace
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from testing import yamlgen
+from testing import goyaml, yamlgen
 from updater.domain.keypath import format_key_path
 from updater.yamledit import Locator, YamlEditError, set_value
+from updater.yamledit._scalar import TAG, plain_reads_as_string
 
 # Keys that YAML 1.1 reads as booleans or null (y, on, no, ...) would make the loaded data's keys differ
 # between versions; values files do not use them, and the editor matches keys as written.
@@ -34,8 +35,11 @@ SCALARS = st.one_of(
     BLOCK.map(lambda vs: yamlgen.Scalar(*vs)),  # never a target
 )
 KEY_STYLES = st.sampled_from(["", "", "'", '"'])
+# Tags made of what Go's number grammar is built from (digits, `_`, base letters, `.`, `e`, signs).
+GO_NUMBERISH = st.from_regex(r"[0-9][0-9_xXoObBeEaf.+-]{0,8}", fullmatch=True).filter(TAG.fullmatch)
 TAGS = st.one_of(
     st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,20}", fullmatch=True),
+    GO_NUMBERISH,
     st.sampled_from(
         ["2.10", "1.10", "yes", "on", "0x1F", "1e3", "123", "0123", "1_000", "null", "y", "2024-01-01"]
     ),
@@ -175,6 +179,8 @@ def test_random_documents_get_an_exact_edit_or_a_clean_error(
     old_raw = text[start:end]
     if old_raw[:1] in ("'", '"'):
         assert middle == old_raw[0] + tag + old_raw[0], "quote style not kept"
+    if middle == tag:  # written plain: Go (Helm) must read it back as the same string
+        assert goyaml.kind(tag) == "str", f"{tag!r} written plain, Go reads a {goyaml.kind(tag)}"
     # An edit inside the anchored block also changes what `zz_alias: *a1` reads: listed, shared_with set.
     change, *through_alias = changes
     assert all(c.shared_with == change.path and c.path.startswith("zz_alias") for c in through_alias)
@@ -192,3 +198,67 @@ def test_random_documents_get_an_exact_edit_or_a_clean_error(
             node = node[seg]
         node[path[-1]] = tag
         assert yamlgen.load(new, version) == expected, f"YAML {version} data differs"
+
+
+# Go's grammar as a table: (plain scalar, what gopkg.in/yaml.v2 decodes it to). The first rows are go-yaml
+# v2's own decode_test.go expectations; the rest follow from resolve.go removing every `_` before
+# strconv.ParseInt/ParseUint(s, 0, 64) (0x, 0o, 0b prefixes; leading 0 = octal) and its float pattern.
+GO_GRAMMAR = [
+    ("10", "int"), ("0b10", "int"), ("0xA", "int"), ("4294967296", "int"), ("-10", "int"),
+    ("0.1", "float"), (".1", "float"), (".Inf", "float"), ("-.Inf", "float"), ("-.1", "float"),
+    ("6.8523e+5", "float"), ("685.230_15e+03", "float"), ("685_230.15", "float"), ("-.inf", "float"),
+    ("y", "bool"), ("NO", "bool"), ("True", "bool"), ("on", "bool"), ("off", "bool"),
+    ("685230", "int"), ("+685_230", "int"), ("02472256", "int"), ("0x_0A_74_AE", "int"),
+    ("0b1010_0111_0100_1010_1110", "int"), ("-0b101010", "int"), ("9223372036854775807", "int"),
+    ("9223372036854775808", "int"), ("18446744073709551615", "int"), ("18446744073709551616", "float"),
+    ("null", "null"), ("~", "null"), ("", "null"), ("2015-01-01", "timestamp"), ("<<", "merge"),
+    ("-b_c", "str"), ("+b_c", "str"), ("50cent_of_dollar", "str"), ("3s", "str"), ("hi", "str"),
+    # underscores removed before the base prefix is looked at (issue 10)
+    ("0_x1", "int"), ("0_b10", "int"), ("0__o7", "int"), ("0_X1f", "int"), ("0_O7", "int"),
+    ("1_e_5", "float"), ("1e_-5", "float"), ("1_._5", "float"), ("1__", "int"), ("0_", "int"),
+    # a leading 0 is octal: 09 is no int, but the float pattern takes it
+    ("09", "float"), ("0o8", "str"), ("0x", "str"), ("0b", "str"), ("0b2", "str"), ("0xg", "str"),
+    ("0x1_ffff_ffff_ffff_ffff", "str"),  # overflows uint64, and no float pattern: a string
+    ("1e999", "str"),  # ParseFloat overflows (ErrRange): a string
+    ("1.2.3", "str"), ("2024-02-30", "str"), ("2024-1-2", "timestamp"), ("_1", "str"), ("yes_", "str"),
+    ("Yes", "bool"), ("YES", "bool"), ("yES", "str"), ("ON", "bool"), ("oN", "str"), ("nULL", "str"),
+]  # fmt: skip
+
+
+def test_the_go_oracle_follows_go_yaml_v2s_grammar() -> None:
+    assert [(v, goyaml.kind(v)) for v, _ in GO_GRAMMAR] == GO_GRAMMAR
+
+
+def _underscore_family() -> list[str]:
+    """Tags of the issue's family: a 0, underscores, a base letter, underscores, digits (`0__o7`)."""
+    runs = ("", "_", "__")
+    return [
+        f"0{a}{letter}{b}{digits}"
+        for a in runs
+        for letter in "xXoObB"
+        for b in runs
+        for digits in ("1", "10", "7", "1f", "1_0")
+    ]
+
+
+def test_every_tag_of_the_underscore_family_that_go_reads_as_a_number_is_quoted() -> None:
+    numbers = 0
+    for tag in _underscore_family():
+        new, _ = set_value("image:\n  tag: v0\n", Locator(key="image.tag"), tag, source="v.yaml")
+        written = new.removeprefix("image:\n  tag: ").removesuffix("\n")
+        if goyaml.kind(tag) != "str":
+            numbers += 1
+            assert written == f'"{tag}"', f"{tag!r}: Go reads a {goyaml.kind(tag)}, written {written}"
+        assert written in (tag, f'"{tag}"')
+    assert numbers > 100  # the family is mostly numbers to Go: the test has teeth
+
+
+def test_no_short_tag_that_go_reads_as_a_non_string_is_left_plain() -> None:
+    """Every tag of up to 4 characters over Go's number alphabet, checked against the oracle."""
+    alphabet = "017_9aefxXoObB.-+"
+    tags = [""]
+    for _ in range(4):
+        tags = [t + c for t in tags for c in alphabet]
+        for tag in tags:
+            if TAG.fullmatch(tag) and goyaml.kind(tag) != "str":
+                assert not plain_reads_as_string(tag), f"{tag!r} is a Go {goyaml.kind(tag)}"

@@ -12,28 +12,39 @@ import json
 import os
 import re
 import secrets
+import shlex
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from updater import ci
-from updater.infra import redact
+from updater.infra import redact, safeio
+from updater.infra.errors import InputError
 
-COMMANDS = ("bump", "promote", "rollback", "status")
+COMMANDS = ("bump", "promote", "rollback", "status", "deployed")
 # Every input action.yml declares; tests check the two lists agree.
 INPUTS = (
     "command", "env", "from", "to", "apps", "all", "sha", "tag",
     "strategy", "template", "include", "exclude", "range", "wait",
     "rollback-to", "steps", "mode", "wait-merged", "config", "token", "github-url",
     "google-credentials", "docker-config", "dry-run", "allow-downgrade", "debug", "retry-budget",
+    "wait-deployed", "sync", "rollback-on-failure", "live", "argocd-token",
 )  # fmt: skip
 # Secrets the CLI reads from its environment, which a workflow may set from anything (a secret, a
 # previous step's output): the runner masks only what it knows, so these are announced too.
-ENV_SECRETS = ("GITHUB_TOKEN", "UPDATER_REGISTRY_PASSWORD", "UPDATER_GITHUB_APP_PRIVATE_KEY")
+ENV_SECRETS = (
+    "GITHUB_TOKEN",
+    "UPDATER_REGISTRY_PASSWORD",
+    "UPDATER_GITHUB_APP_PRIVATE_KEY",
+    "ARGOCD_AUTH_TOKEN",
+)
+# The Argo CD token input reaches the CLI as this variable (deploy.token-env's default), never argv.
+ARGOCD_TOKEN_ENV = "ARGOCD_AUTH_TOKEN"
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off", "")
 
@@ -111,10 +122,13 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
             raise ActionInputError("command 'promote' needs the input 'to' (the environment to write)")
         _option(argv, "--from", inputs.get("from", ""))
         argv += ["--to", target]
+        _option(argv, "--wait", inputs.get("wait", ""))  # for the target's build of the source commit
     elif inputs.get("env"):
         argv += ["--env", inputs["env"]]
     elif command != "status":
         raise ActionInputError(f"command '{command}' needs the input 'env' (the environment to update)")
+    if command == "deployed" and everything:
+        apps = []
     if command == "status" and (apps or everything):
         raise ActionInputError("command 'status' shows every app: leave the input 'apps' empty")
     if command == "rollback":
@@ -140,10 +154,11 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
         _option(argv, "--wait", inputs.get("wait", ""))
         if _flag(inputs, "allow-downgrade"):
             argv.append("--allow-downgrade")
-    if command == "status":
+    _deploy_arguments(argv, command, inputs)
+    if command in ("status", "deployed"):
         for name in ("mode", "wait-merged"):
             if inputs.get(name):
-                raise ActionInputError(f"command 'status' writes nothing: leave the input '{name}' empty")
+                raise ActionInputError(f"command '{command}' writes nothing: leave the input '{name}' empty")
     else:
         _option(argv, "--mode", inputs.get("mode", ""))
         _option(argv, "--wait-merged", inputs.get("wait-merged", ""))
@@ -153,6 +168,38 @@ def cli_arguments(inputs: Mapping[str, str], sha: str | None) -> list[str]:
     _option(argv, "--config", inputs.get("config", ""))
     argv.append("--json")
     return argv
+
+
+def _deploy_arguments(argv: list[str], command: str, inputs: Mapping[str, str]) -> None:
+    """Add the Argo CD flags: --wait-deployed, --sync, --rollback-on-failure; `deployed --wait`; `--live`."""
+    wait, sync, rollback = (
+        inputs.get("wait-deployed", ""),
+        _flag(inputs, "sync"),
+        _flag(inputs, "rollback-on-failure"),
+    )
+    if command == "deployed":
+        if rollback:
+            raise ActionInputError(
+                "command 'deployed' writes nothing to roll back: leave 'rollback-on-failure' empty"
+            )
+        _option(argv, "--wait", wait)
+    elif command == "status":
+        if wait or sync or rollback:
+            raise ActionInputError("command 'status' waits for nothing: use 'live' to show what Argo CD runs")
+    else:
+        if (sync or rollback) and not wait:
+            raise ActionInputError(
+                "inputs 'sync' and 'rollback-on-failure' need 'wait-deployed' (a duration)"
+            )
+        _option(argv, "--wait-deployed", wait)
+        if rollback:
+            argv.append("--rollback-on-failure")
+    if sync and command != "status":
+        argv.append("--sync")
+    if _flag(inputs, "live"):
+        if command != "status":
+            raise ActionInputError("input 'live' is for command 'status'")
+        argv.append("--live")
 
 
 def _find_credentials(path: str, environ: Mapping[str, str]) -> Path:
@@ -226,8 +273,10 @@ def credentials(
         path = _find_credentials(google, environ)
         env["GOOGLE_APPLICATION_CREDENTIALS"] = str(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            data = json.loads(safeio.read_regular(path).decode("utf-8"))
+        except InputError as exc:
+            raise ActionInputError(f"input 'google-credentials': {exc.message}") from None
+        except ValueError as exc:
             raise ActionInputError(
                 f"input 'google-credentials': {path} is not a JSON credentials file: {exc}"
             ) from None
@@ -247,8 +296,8 @@ def credentials(
         else:
             directory = Path(docker)
             try:
-                config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+                config = json.loads(safeio.read_regular(directory / "config.json").decode("utf-8"))
+            except (InputError, ValueError) as exc:
                 raise ActionInputError(
                     f"input 'docker-config': {directory}/config.json cannot be read ({exc}); "
                     "give a directory holding config.json, or the JSON itself"
@@ -286,6 +335,9 @@ def invocation(environ: Mapping[str, str], tmp: Path) -> Invocation:
     context = ci.context(environ)
     argv = cli_arguments(inputs, context.sha)
     env, found = credentials(inputs, environ, tmp)
+    if inputs.get("argocd-token"):
+        env = {**env, ARGOCD_TOKEN_ENV: inputs["argocd-token"]}
+        found = [*found, inputs["argocd-token"]]
     return Invocation(tuple(argv), {**trust_workspace(environ), **env}, tuple(found))
 
 
@@ -304,10 +356,30 @@ def _echo_inert(text: str) -> None:
     print(f"::{marker}::", flush=True)
 
 
+def url_secrets(url: str) -> list[str]:
+    """Return the password (as written and decoded) of a URL with `user:password@`, else []."""
+    try:
+        password = urllib.parse.urlsplit(url.strip()).password
+    except ValueError:
+        return []
+    return [password, urllib.parse.unquote(password)] if password else []
+
+
 def environment_secrets(inputs: Mapping[str, str], environ: Mapping[str, str]) -> list[str]:
-    """Return the secrets known before anything runs: the token input and ENV_SECRETS' values."""
-    found = [inputs.get("token", ""), *(environ.get(name, "") for name in ENV_SECRETS)]
-    return [value for value in found if value.strip()]
+    """Return the secrets known before anything runs: the token inputs, credentials in `github-url`
+    and ENV_SECRETS' values."""
+    found = [
+        inputs.get("token", ""),
+        inputs.get("argocd-token", ""),
+        *url_secrets(inputs.get("github-url", "")),
+        *(environ.get(name, "") for name in ENV_SECRETS),
+    ]
+    return list(dict.fromkeys(value for value in found if value.strip()))
+
+
+def command_line(argv: tuple[str, ...] | list[str]) -> str:
+    """Return the CLI run as one shell-quoted line, control characters escaped, secrets masked."""
+    return redact.mask(redact.printable(" ".join(["updater", *(shlex.quote(a) for a in argv)])))
 
 
 def _register(secret: str) -> None:
@@ -337,7 +409,8 @@ def run(environ: Mapping[str, str]) -> int:
         for line in ci.mask_commands(s for s in call.secrets if s not in early):
             print(line, flush=True)
         child_env = {**environ, **call.env}
-        print(f"updater {' '.join(call.argv)}", flush=True)
+        # Inputs are untrusted (a newline then `::set-output`...): the line is escaped AND inert.
+        _echo_inert(command_line(call.argv))
         proc = subprocess.run(
             [sys.executable, "-m", "updater", *call.argv],
             env=child_env,
@@ -371,7 +444,7 @@ def report(result: Mapping[str, Any], environ: Mapping[str, str]) -> None:
     markdown = ci.summary(result, ci.github_run_url(environ))
     if summary_file:
         ci.append_summary(summary_file, markdown)
-    print(redact.mask(markdown), end="", flush=True)
+    _echo_inert(redact.mask(markdown))
 
 
 def main() -> int:

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from updater.infra import redact, safeio
 from updater.infra.cienv import github_run_url as github_run_url  # the Action and tests read it here
+from updater.infra.errors import InputError
 
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -91,12 +93,83 @@ def outputs(result: Mapping[str, Any]) -> dict[str, str]:
         "pr-number": _text(result.get("pr_number")),
         "pr-url": _text(result.get("pr_url")),
         "json": json.dumps(result, sort_keys=True),
+        "deployed": _deployed(result),
     }
 
 
+def _deployed(result: Mapping[str, Any]) -> str:
+    """Return "true"/"false" when the run waited for Argo CD (--wait-deployed, `deployed`), else ""."""
+    deploy = result.get("deploy")
+    return _text(bool(deploy.get("ok"))) if isinstance(deploy, Mapping) else ""
+
+
+def _live_summary(rows: list[Mapping[str, Any]]) -> list[str]:
+    """Return the Markdown table of `status --live`: what Argo CD runs, sync, health and drift."""
+    if not rows:
+        return []
+    lines = ["", "| App | Env | Live | Sync | Health | Drift |", "| --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        drift = ", ".join(_text(d) for d in row.get("drift") or [] if isinstance(d, str))
+        cells = [_cell(row.get(k)) for k in ("app", "env", "live", "sync", "health")] + [_cell(drift)]
+        lines.append(f"| {' | '.join(cells)} |")
+    return lines
+
+
+def _deploy_summary(result: Mapping[str, Any]) -> list[str]:
+    """Return the Markdown rows of the Argo CD wait: app, Application, state, revision, sync, health,
+    images, time to Synced and to Healthy; then the rollback when one was written."""
+    deploy = result.get("deploy")
+    if not isinstance(deploy, Mapping):
+        return []
+    lines = [
+        "",
+        "| App | Application | State | Revision | Sync | Health | Images | Synced after | Healthy after |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    reasons: list[str] = []
+    for app in (a for a in deploy.get("apps") or [] if isinstance(a, Mapping)):
+        revision = _text(app.get("revision"))[:12]
+        images = ", ".join(_text(i) for i in app.get("images") or [] if isinstance(i, str))
+        timings = [
+            f"{app[k]}s" if isinstance(app.get(k), (int, float)) else ""
+            for k in ("synced_after", "healthy_after")
+        ]
+        cells = [
+            _cell(app.get("app")),
+            _cell(app.get("application")),
+            _cell(app.get("state")),
+            _cell(revision),
+            _cell(app.get("sync")),
+            _cell(app.get("health")),
+            _cell(images),
+            *(_cell(t) for t in timings),
+        ]
+        lines.append(f"| {' | '.join(cells)} |")
+        if app.get("state") != "healthy":
+            reasons.append(f"- {_cell(app.get('app'))}: {_text(app.get('reason')).replace(chr(10), ' ')}")
+    lines += ["", *reasons] if reasons else []
+    rollback = deploy.get("rollback")
+    if isinstance(rollback, Mapping):
+        back = ", ".join(
+            f"{_text(a.get('app'))} {_text(a.get('old'))} → {_text(a.get('new'))}"
+            for a in rollback.get("apps") or []
+            if isinstance(a, Mapping) and a.get("changed")
+        )
+        lines.append(
+            f"\nRolled back: {back or 'nothing to change'} (commit `{_text(rollback.get('commit'))}`)"
+        )
+    return lines
+
+
 def _cell(value: object) -> str:
-    text = _text(value).replace("|", "\\|").replace("\n", " ")
-    return f"`{text}`" if text else "—"
+    """Return a table cell: the value as inline code, escaped so that nothing in it (a CR, a newline,
+    a `|`, a backtick) can end the cell, the row or the code span."""
+    text = redact.printable(_text(value)).replace("|", "\\|")
+    if not text:
+        return "—"
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
@@ -111,15 +184,22 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
             behind = (
                 "yes"
                 if row.get("behind")
-                else ("error: " + _text(row["error"]) if row.get("error") else "no")
+                else ("error: " + redact.printable(_text(row["error"])) if row.get("error") else "no")
             )
             cells = [_cell(row.get(k)) for k in ("app", "env", "tag", "newest")]
             lines.append(f"| {' | '.join(cells)} | {behind.replace('|', chr(92) + '|')} |")
+        lines += _live_summary([r for r in rows if isinstance(r, Mapping) and "live" in r])
+    elif not apps and "deploy" in result:
+        lines.append(f"Argo CD, environment `{_text(result.get('env'))}`:")  # `updater deployed`
     elif not apps:
         lines.append("No app matched." if result.get("changed") is not None else "Nothing to report.")
     else:
         pr_url, pr_number = result.get("pr_url"), result.get("pr_number")
-        pr = f"[#{pr_number}]({pr_url})" if pr_url and pr_number else (_text(pr_url) or "—")
+        pr = (
+            f"[#{redact.printable(_text(pr_number))}]({redact.printable(_text(pr_url))})"
+            if pr_url and pr_number
+            else (redact.printable(_text(pr_url)) or "—")
+        )
         lines += ["| App | Env | Old | New | PR |", "| --- | --- | --- | --- | --- |"]
         for app in apps:
             new = _cell(app.get("new")) if app.get("changed") else f"{_cell(app.get('new'))} (unchanged)"
@@ -127,14 +207,15 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
             lines.append(
                 f"| {_cell(app.get('app'))} | {_cell(env)} | {_cell(app.get('old'))} | {new} | {pr} |"
             )
+    lines += _deploy_summary(result)
     lines.append("")
     if result.get("dry_run"):
         lines.append("Dry run: nothing was written.")
     if result.get("commit"):
-        lines.append(f"Commit: `{result['commit']}`")
+        lines.append(f"Commit: {_cell(result['commit'])}")
     notes = result.get("notes")
     for note in notes if isinstance(notes, list) else ():
-        lines.append(f"Note: {_text(note)}")
+        lines.append(f"Note: {redact.printable(_text(note))}")
     if run_url:
         lines.append(f"Run: {run_url}")
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -221,8 +302,8 @@ def plain_table(result: Mapping[str, Any]) -> str:
 def circleci_export(result_file: str, environ: Mapping[str, str]) -> int:
     """Export a result's outputs to BASH_ENV (when set) and print its table; return an exit code."""
     try:
-        result = json.loads(Path(result_file).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        result = json.loads(safeio.read_regular(result_file).decode("utf-8"))
+    except (InputError, ValueError) as exc:
         print(f"updater: error: {result_file}: cannot read the updater --json result: {exc}", file=sys.stderr)
         return 2
     if not isinstance(result, dict):

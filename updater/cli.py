@@ -21,15 +21,18 @@ from updater.infra.errors import EXIT_REMOTE, EXIT_USAGE, UpdaterError
 RUNTIME = "updater.commands.runtime"
 # name -> (module under updater.commands, one-line help shown by `updater --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "set": ("set_value", "Set one value in a YAML file, changing only its bytes."),
+    "set": ("set_value", "Set one value in a YAML file or a Helm template, changing only its bytes."),
     "resolve": ("resolve", "Resolve the immutable tag of an image from its registry."),
     "bump": ("bump", "Write each app's new tag into an environment's values files."),
     "promote": ("promote", "Copy the tags of one environment to another."),
     "rollback": ("rollback", "Write an earlier tag of an app back from git history."),
     "status": ("status", "Show the tag of every app in every environment."),
     "history": ("history", "Show the tags an app had over time in one environment."),
+    "deployed": ("deployed", "Wait until Argo CD has deployed what git holds, Healthy."),
     "config": ("config", "Validate .updater.yaml or print its JSON Schema."),
 }
+# Plumbing the orb runs, not shown by `updater --help`.
+HIDDEN: dict[str, str] = {"ci": "ci_report"}
 
 
 class LazyGroup(click.Group):
@@ -39,9 +42,10 @@ class LazyGroup(click.Group):
         return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
+        name = COMMANDS[cmd_name][0] if cmd_name in COMMANDS else HIDDEN.get(cmd_name)
+        if name is None:
             return None
-        module = importlib.import_module(f"updater.commands.{COMMANDS[cmd_name][0]}")
+        module = importlib.import_module(f"updater.commands.{name}")
         command: click.Command = module.command
         return command
 
@@ -68,17 +72,26 @@ def cli(ctx: click.Context, debug: bool, retry_budget: float | None) -> None:
     importlib.import_module(RUNTIME).configure(debug, retry_budget)
 
 
+def _say(line: str) -> None:
+    """Print one line on stderr: secrets masked, control characters escaped.
+
+    Messages quote config keys, values files and registry answers: escaped, a newline in them cannot
+    start a line of its own (`::error::` in a GitHub Actions log) nor an escape sequence move the cursor.
+    """
+    click.echo(redact.printable(redact.mask(line)), err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; user errors become one line on stderr."""
     try:
         cli.main(args=argv, prog_name="updater", standalone_mode=False)
     except UpdaterError as exc:
-        click.echo(redact.mask(f"updater: error: {exc.message}"), err=True)
+        _say(f"updater: error: {exc.message}")
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(redact.mask(f"updater: error: {exc.format_message()}"), err=True)
+        _say(f"updater: error: {exc.format_message()}")
         return EXIT_USAGE
     except click.exceptions.Abort:
         click.echo("updater: aborted", err=True)
@@ -91,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         trace = runtime.debug_traceback() if runtime is not None else None
         if trace:
             click.echo(redact.mask(trace), err=True)
-        click.echo(redact.mask(f"updater: internal error: {type(exc).__name__}: {exc}"), err=True)
+        _say(f"updater: internal error: {type(exc).__name__}: {exc}")
         return EXIT_REMOTE
     return 0
 

@@ -9,14 +9,16 @@ that could print them runs.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from updater.commands.options import duration_value
-from updater.infra import redact
+from updater.infra import redact, safeio
+from updater.infra.errors import InputError, OutcomeUnknown
 from updater.scm.github_auth import GitHubAuth
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,10 +39,12 @@ def _app_key(ctx: click.Context, param: click.Parameter, value: str | None) -> s
         redact.register(value.strip())
         return value
     try:
-        key = Path(value).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        key = safeio.read_regular(value).decode("utf-8")  # a FIFO or a huge file is refused at once
+    except InputError as exc:
+        reason = exc.message.removeprefix(f"{value}: ").removeprefix("cannot read: ").split(": give")[0]
         raise click.BadParameter(f"{value}: cannot read the private key ({reason})", ctx, param) from None
+    except UnicodeDecodeError:
+        raise click.BadParameter(f"{value}: cannot read the private key (not UTF-8)", ctx, param) from None
     redact.register(key)
     redact.register(key.strip())
     if "-----BEGIN" not in key:
@@ -116,7 +120,32 @@ def write_options(f: F) -> F:
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
-    return f
+    return _json_when_outcome_unknown(f)
+
+
+def _json_when_outcome_unknown(f: F) -> F:
+    """With --json, a write whose outcome is unknown still prints one JSON object on stdout, saying so
+    (`outcome_unknown`, `rerun_safe`, `error`), before the one-line error and exit 1."""
+
+    @functools.wraps(f)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except OutcomeUnknown as exc:
+            if kwargs.get("as_json"):
+                name = click.get_current_context().info_name
+                result = {
+                    "command": name,
+                    "env": kwargs.get("env") or kwargs.get("to"),
+                    "changed": None,
+                    "outcome_unknown": True,
+                    "rerun_safe": True,
+                    "error": redact.mask(exc.message),
+                }
+                click.echo(json.dumps(result))
+            raise
+
+    return command  # type: ignore[return-value]
 
 
 def auth_from_options(**kw: Any) -> GitHubAuth:

@@ -99,6 +99,12 @@ def strategy_options(f: F) -> F:
     return f
 
 
+def ci_options(f: F) -> F:
+    """Add --branch and --run, the values of a template's `{branch}` and `{run}` fields."""
+    f = click.option("--run", help="Value of {run} (default: GITHUB_RUN_NUMBER or CIRCLE_BUILD_NUM).")(f)
+    return click.option("--branch", help="Value of {branch} (default: GITHUB_REF_NAME or CIRCLE_BRANCH).")(f)
+
+
 def strategy_from_options(base: Strategy | None = None, **kw: Any) -> Strategy:
     """Return the strategy the flags ask for; flags given override `base` (e.g. the config's policy).
 

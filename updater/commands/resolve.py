@@ -9,8 +9,14 @@ from typing import Any
 
 import click
 
-from updater.commands.options import registry_options_from_options, strategy_from_options, strategy_options
+from updater.commands.options import (
+    ci_options,
+    registry_options_from_options,
+    strategy_from_options,
+    strategy_options,
+)
 from updater.domain.imageref import parse
+from updater.infra.cienv import ci_branch, ci_run
 from updater.infra.errors import InputError
 from updater.registry.open import open_registry
 from updater.resolve import Strategy, TemplateVars, commit_sha, describe, resolve
@@ -83,8 +89,7 @@ def _strategy(image: str, ref_tag: str | None, kw: dict[str, Any]) -> Strategy:
 @strategy_options
 @click.option("--app", help="Value of {app} (default: the image's last path component).")
 @click.option("--env", help="Value of {env}.")
-@click.option("--branch", help="Value of {branch} (default: GITHUB_REF_NAME or CIRCLE_BRANCH).")
-@click.option("--run", help="Value of {run} (default: GITHUB_RUN_NUMBER or CIRCLE_BUILD_NUM).")
+@ci_options
 @click.option("--explain", is_flag=True, help="List every candidate and why it was accepted or rejected.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the tag.")
 def command(
@@ -114,8 +119,8 @@ def command(
         sha=commit_sha(kw.get("sha")) if needs_sha or kw.get("sha") else None,
         app=app or (ref.repository or (ref.layout or "").rstrip("/")).rsplit("/", 1)[-1] or None,
         env=env,
-        branch=branch or os.environ.get("GITHUB_REF_NAME") or os.environ.get("CIRCLE_BRANCH"),
-        run=run or os.environ.get("GITHUB_RUN_NUMBER") or os.environ.get("CIRCLE_BUILD_NUM"),
+        branch=ci_branch(os.environ, branch),
+        run=ci_run(os.environ, run),
     )
     registry = open_registry(ref, registry_options_from_options(**kw))
 

@@ -1,4 +1,4 @@
-"""`updater set FILE KEY VALUE`: set one scalar in a YAML file, changing only its bytes."""
+"""`updater set FILE KEY VALUE`: set one value in a YAML file or a template, changing only its bytes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from updater import yamledit
-from updater.infra import atomic
+from updater.infra import atomic, redact
 from updater.infra.errors import InputError
 
 
@@ -25,6 +25,13 @@ from updater.infra.errors import InputError
 )
 @click.option("--create", is_flag=True, help="Add the final key when it is missing (its parent must exist).")
 @click.option("--allow-aliases", is_flag=True, help="Edit a value that anchors share, changing every alias.")
+@click.option(
+    "--all",
+    "all_matches",
+    is_flag=True,
+    help="In a text file, set every reference to REPO, even with different tags.",
+)
+@click.option("--explain", is_flag=True, help="Say on stderr which editor (YAML or text) was used and why.")
 @click.option("--dry-run", is_flag=True, help="Print the unified diff; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object describing the change.")
 @click.option(
@@ -38,6 +45,8 @@ def command(
     document: int | None,
     create: bool,
     allow_aliases: bool,
+    all_matches: bool,
+    explain: bool,
     dry_run: bool,
     as_json: bool,
     root: str | None,
@@ -46,6 +55,8 @@ def command(
 
     Only the bytes of the value change; the result is verified by re-reading it as YAML 1.1 and 1.2
     before the file is replaced atomically. KEY is a dotted path: image.tag, jobs."my.job".tag, a[0].b.
+    A file that is not YAML (a Helm template) is edited in text mode: --image or --marker, verified
+    by scanning it again.
     """
     by_key = image is None and marker is None
     if image is not None and marker is not None:
@@ -60,42 +71,43 @@ def command(
     except yamledit.YamlEditError as exc:
         raise InputError(f"{file}: {exc.message}") from None
     path = atomic.inside_root(file, root) if root is not None else Path(file)
-    text = _read(file, path)
-    new_text, changes = yamledit.set_value(
-        text,
-        locator,
-        value,
-        source=file,
-        create=create,
-        allow_aliases=allow_aliases,
-        digest_anywhere=False,
-    )
+    # One lock on the file for the whole read-edit-write: concurrent runs never lose an edit.
+    with atomic.locked_update(path, shown=file) as data:
+        text = _decode(file, data)
+        edited = yamledit.edit(
+            text,
+            locator,
+            value,
+            source=file,
+            create=create,
+            allow_aliases=allow_aliases,
+            digest_anywhere=False,
+            all_matches=all_matches,
+        )
+        new_text, changes = edited.text, edited.changes
+        if new_text != text and not dry_run:
+            atomic.write_atomic(path, new_text.encode("utf-8"), shown=file)
+    if explain:
+        click.echo(f"updater: {file}: {edited.mode} mode: {edited.why}", err=True)
     diff = "".join(
         difflib.unified_diff(
             text.splitlines(keepends=True), new_text.splitlines(keepends=True), f"a/{file}", f"b/{file}"
         )
     )
-    if new_text != text and not dry_run:
-        atomic.write_atomic(path, new_text.encode("utf-8"))
     if as_json:
-        click.echo(json.dumps(_report(file, changes, diff if dry_run else None)))
+        click.echo(json.dumps(_report(file, changes, diff if dry_run else None, edited.mode)))
     elif dry_run:
         click.echo(diff, nl=False)
     else:
         for change in changes:
             verb = "set" if change.changed else "already"
             shared = f", shared with {change.shared_with}" if change.shared_with else ""
-            click.echo(f"{file}:{change.line}: {change.path}: {verb} {change.new} (was {change.old}){shared}")
+            line = f"{file}:{change.line}: {change.path}: {verb} {change.new} (was {change.old}){shared}"
+            click.echo(redact.printable(line))  # keys and old values come from the file
 
 
-def _read(file: str, path: Path) -> str:
+def _decode(file: str, data: bytes) -> str:
     """Return the file's text decoded as UTF-8 with its newlines untouched, or a one-line error."""
-    if path.is_dir():
-        raise InputError(f"{file}: is a directory: give a YAML file")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -105,7 +117,7 @@ def _read(file: str, path: Path) -> str:
         ) from None
 
 
-def _report(file: str, changes: list[Any], diff: str | None) -> dict[str, Any]:
+def _report(file: str, changes: list[Any], diff: str | None, mode: str) -> dict[str, Any]:
     """Return the --json object: the first change at the top level, every change under "changes"."""
     items = [
         {
@@ -122,6 +134,7 @@ def _report(file: str, changes: list[Any], diff: str | None) -> dict[str, Any]:
     first = items[0]
     report: dict[str, Any] = {
         "file": os.fspath(file),
+        "mode": mode,
         "key": first["key"],
         "old": first["old"],
         "new": first["new"],

@@ -6,6 +6,9 @@ The rules, so that the common case stays short:
   environment; `targets` entries name their own `file` (default: the values files) and `env`;
 - `overrides.ENV` replaces the locators (and the tag policy) in one environment;
 - with no locator at all, the tag is found by the app's image in each file (`image-locator: true`);
+- `image` may list several images sharing one value (one `images.tag` for three containers): the
+  first is the one the tag is resolved in, every other must have the same tag; a digest can then not
+  be recorded in the file (one place cannot hold several);
 - the app is deployed to exactly the environments that end up with targets, and needs an image in each.
 """
 
@@ -44,7 +47,15 @@ def build_app(
     base: Path_ = ("apps", name)
     known = list(environments)
     files = _values(loaded, root, base, spec.get("values"), known)
-    images = _images(loaded, base, spec["image"], known)
+    all_images = _images(loaded, base, spec["image"], known)
+    images = {env: listed[0] for env, listed in all_images.items()}
+    more = {env: listed[1:] for env, listed in all_images.items() if len(listed) > 1}
+    if more and spec.get("digest"):
+        count = max(len(listed) for listed in all_images.values())
+        message = (
+            f"one place cannot hold the digests of {count} images; remove digest, or give the app one image"
+        )
+        raise loaded.error((*base, "digest"), message, at_value=True)
     overrides: dict[str, dict[str, Any]] = spec.get("overrides", {})
     for env in overrides:
         check_env_name(loaded, (*base, "overrides", env), env, known, at_value=False)
@@ -60,7 +71,9 @@ def build_app(
         else:
             source, source_path = spec, base
         document = override.get("document", spec.get("document"))
-        scope = _Scope(loaded, root, env, known, files.get(env, []), images.get(env), document, digest_key)
+        scope = _Scope(
+            loaded, root, env, known, files.get(env, []), all_images.get(env, ()), document, digest_key
+        )
         found = _targets(scope, source, source_path)
         for target, path in found:
             _claim(loaded, claims, environments[env], target, path)
@@ -80,7 +93,13 @@ def build_app(
         elif "tag" in spec:
             tags[env] = tag_policy(loaded, (*base, "tag"), spec["tag"])
     record = bool(spec.get("digest")) or any(t.digest_key for ts in targets.values() for t in ts)
-    return App(name, images, targets, tags, record, loaded.mark(base).line)
+    if record and more:
+        path = (*base, "digest") if spec.get("digest") else base
+        message = (
+            "a digest key cannot hold the digests of several images; remove it, or give the app one image"
+        )
+        raise loaded.error(path, message)
+    return App(name, images, targets, tags, record, loaded.mark(base).line, more)
 
 
 def _claim(loaded: Loaded, claims: Claims, env: Environment, target: Target, path: Path_) -> None:
@@ -124,14 +143,30 @@ def _files(loaded: Loaded, root: Path, path: Path_, raw: str | list[str]) -> lis
     return [(check_file(loaded, root, (*path, i), item), (*path, i)) for i, item in enumerate(raw)]
 
 
-def _images(loaded: Loaded, base: Path_, raw: str | dict[str, str], known: list[str]) -> dict[str, str]:
-    if isinstance(raw, str):
-        _check_image(loaded, (*base, "image"), raw)
-        return dict.fromkeys(known, raw)
-    for env, image in raw.items():
+def _images(
+    loaded: Loaded, base: Path_, raw: str | list[str] | dict[str, str | list[str]], known: list[str]
+) -> dict[str, tuple[str, ...]]:
+    """Return each environment's images, the one the tag is resolved in first."""
+    if not isinstance(raw, dict):
+        return dict.fromkeys(known, _image_list(loaded, (*base, "image"), raw))
+    out = {}
+    for env, images in raw.items():
         check_env_name(loaded, (*base, "image", env), env, known, at_value=False)
-        _check_image(loaded, (*base, "image", env), image)
-    return dict(raw)
+        out[env] = _image_list(loaded, (*base, "image", env), images)
+    return out
+
+
+def _image_list(loaded: Loaded, path: Path_, raw: str | list[str]) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        _check_image(loaded, path, raw)
+        return (raw,)
+    for index, image in enumerate(raw):
+        _check_image(loaded, (*path, index), image)
+        if image in raw[:index]:
+            raise loaded.error(
+                (*path, index), f'"{image}" is listed twice; list each image once', at_value=True
+            )
+    return tuple(raw)
 
 
 def _check_image(loaded: Loaded, path: Path_, image: str) -> None:
@@ -157,7 +192,7 @@ class _Scope:
     env: str
     known: list[str]  # every environment name
     files: list[File]  # the app's values files in `env`
-    image: str | None  # the app's image in `env`
+    images: tuple[str, ...]  # the app's images in `env` (empty: none given)
     document: int | None
     digest_key: str | None  # the app's `digest: KEY`
 
@@ -168,10 +203,11 @@ def _targets(scope: _Scope, source: dict[str, Any], source_path: Path_) -> list[
     if not any(key in source for key in _LOCATOR_KEYS):  # default: find the app's image in each file
         for file, path in scope.files:
             line = scope.loaded.value_marks[path].line
-            target = Target(
-                file, image=scope.image, document=scope.document, digest_key=scope.digest_key, line=line
-            )
-            out.append((target, path))
+            for image in scope.images or (None,):
+                target = Target(
+                    file, image=image, document=scope.document, digest_key=scope.digest_key, line=line
+                )
+                out.append((target, path))
         return out
     for config_key, field in (("key", "key"), ("image-locator", "image"), ("marker", "marker")):
         raw = source.get(config_key)
@@ -182,13 +218,16 @@ def _targets(scope: _Scope, source: dict[str, Any], source_path: Path_) -> list[
         else:
             items = [((*source_path, config_key), raw)]
         for path, value in items:
-            locator = _locator(scope, path, field, value)
+            # `image-locator: true` finds each of the app's images (none given: reported later)
+            own = [{field: image} for image in scope.images or (None,)]
+            locators = own if value is True else [_locator(scope, path, field, value)]
             line = scope.loaded.value_marks[path].line
             for file, _ in scope.files:
-                target = Target(
-                    file, document=scope.document, digest_key=scope.digest_key, line=line, **locator
-                )
-                out.append((target, path))
+                for locator in locators:
+                    target = Target(
+                        file, document=scope.document, digest_key=scope.digest_key, line=line, **locator
+                    )
+                    out.append((target, path))
     for index, item in enumerate(source.get("targets", [])):
         out += _explicit_target(scope, (*source_path, "targets", index), item)
     return out
@@ -196,8 +235,6 @@ def _targets(scope: _Scope, source: dict[str, Any], source_path: Path_) -> list[
 
 def _locator(scope: _Scope, path: Path_, field: str, value: str | bool) -> dict[str, Any]:
     """Return the Target keyword for one locator, checked."""
-    if value is True:
-        return {field: scope.image}  # the app's own; its absence is reported as "no image for environment"
     assert isinstance(value, str)
     if field == "image":
         _check_image(scope.loaded, path, value)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from updater.config.apps import Claims, build_app
 from updater.config.checks import build_environments, build_scm, check_branch, check_template
+from updater.config.deploy import build_deploy
 from updater.config.model import (
     CONFIG_NAME,
     CommitSettings,
@@ -23,6 +24,8 @@ from updater.config.model import (
 )
 from updater.config.parse import Loaded, load_data
 from updater.config.schema import BRANCH_FIELDS, CONFIG, MESSAGE_FIELDS
+from updater.infra import safeio
+from updater.infra.errors import InputError
 from updater.scm.base import Author
 
 
@@ -60,12 +63,15 @@ def repo_root(directory: Path) -> Path:
 
 def load(path: Path) -> Config:
     """Return the config in `path`, or raise ConfigError naming FILE:LINE:COL, the key and the fix."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file; create it or pass --config PATH")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; pass the path of the .updater.yaml file")
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; create it or pass --config PATH") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory; pass the path of the .updater.yaml file") from None
+        # Regular files only (a FIFO would block), within safeio's size limit.
+        text = safeio.read_regular(path).decode("utf-8")
+    except InputError as exc:
+        raise ConfigError(exc.message) from None
     except UnicodeDecodeError as exc:
         before = exc.object[: exc.start]
         line, column = before.count(b"\n") + 1, exc.start - before.rfind(b"\n")
@@ -122,5 +128,6 @@ def _build(path: Path, loaded: Loaded) -> Config:
         ),
         environments=environments,
         apps=apps,
+        deploy=build_deploy(loaded, root, data.get("deploy"), list(apps), environments),
         lines={key: mark.line for key, mark in loaded.marks.items()},
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from updater.deploy.settings import DeploySettings
 from updater.infra.errors import InputError
 from updater.scm.base import Author
 
@@ -90,11 +91,13 @@ class Target:
 @dataclass(frozen=True)
 class App:
     name: str
-    images: dict[str, str]  # env -> image repository
+    images: dict[str, str]  # env -> image repository (the first, when several share the value)
     targets: dict[str, tuple[Target, ...]]  # env -> targets; the app is deployed to exactly these envs
     tag: dict[str, TagPolicy]  # env -> policy overriding the environment's; empty: none
     record_digest: bool = False
     line: int = 0
+    # env -> the other images that share the tag value (`image: [a, b, c]`): each must have the tag
+    more_images: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class Config:
     environments: dict[str, Environment]
     apps: dict[str, App]
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, repr=False, compare=False)
+    deploy: DeploySettings | None = None  # Argo CD (None: no deploy section)
 
     def where(self, *keys: str | int) -> str:
         """Return "FILE:LINE" of a config node (or its nearest configured ancestor) for later errors."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,9 @@ class Loaded:
     data: dict[str, Any]
     marks: dict[Path_, Mark] = field(default_factory=dict)
     value_marks: dict[Path_, Mark] = field(default_factory=dict)
+    # The entries of each mapping with its `<<` merges applied, by node identity: an anchored mapping
+    # merged at ten places is expanded once, not once per place (and so on down every level).
+    merged: dict[int, list[tuple[ScalarNode, Node]]] = field(default_factory=dict)
 
     def mark(self, path: Path_) -> Mark:
         """Return the position of `path`, or of its nearest ancestor that has one."""
@@ -107,8 +111,37 @@ def compose(file: str, text: str) -> Node | None:
     return node
 
 
+# A config nests a handful of levels; the checks below recurse per level (and per `<<` merge), so
+# deeper input is refused with its line before anything recurses, not left to Python's stack.
+MAX_DEPTH = 100
+MAX_MERGE_DEPTH = 50
+
+
+def check_depth(file: str, text: str) -> None:
+    """Refuse `text` if its mappings and lists nest more than MAX_DEPTH levels (FILE:LINE:COL)."""
+    from ruamel.yaml.error import YAMLError
+
+    depth = 0
+    try:
+        for event in _yaml().parse(text):
+            name = type(event).__name__
+            if name in ("MappingStartEvent", "SequenceStartEvent"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise ConfigError(
+                        f"{file}:{mark.line + 1}:{mark.column + 1}: nested more than {MAX_DEPTH} "
+                        "levels deep; a config never needs that many"
+                    )
+            elif name in ("MappingEndEvent", "SequenceEndEvent"):
+                depth -= 1
+    except YAMLError:
+        return  # compose reports the syntax error with its position
+
+
 def load_data(file: str, text: str, spec: Obj) -> Loaded:
     """Return the data of `text` checked against `spec`, with positions."""
+    check_depth(file, text)
     node = compose(file, text)
     loaded = Loaded(file, {})
     if node is None:
@@ -213,6 +246,10 @@ def _check_scalar(loaded: Loaded, node: Node, spec: Scalar, path: Path_) -> Any:
     if spec.pattern and not re.search(spec.pattern, value):
         expected = spec.description.rstrip(".")
         raise loaded.error(path, f"{_describe(node)} is not valid; expected {expected}", at_value=True)
+    if spec.kind == "number" and not math.isfinite(value):  # .nan, .inf: a wait that never ends
+        raise loaded.error(
+            path, f"{node.value} is not a finite number; give e.g. 30, or 30s, 10m, 1h", at_value=True
+        )
     if spec.minimum is not None and value < spec.minimum:
         raise loaded.error(path, f"{value} is below the minimum {spec.minimum:g}", at_value=True)
     return value
@@ -229,10 +266,21 @@ def _check_list(loaded: Loaded, node: Node, spec: ListOf, path: Path_) -> list[A
     return items
 
 
-def _entries(loaded: Loaded, node: Node, path: Path_) -> list[tuple[ScalarNode, Node]]:
-    """Return the (key, value) pairs of a mapping, with `<<` merges applied and duplicates refused."""
+def _entries(loaded: Loaded, node: Node, path: Path_, depth: int = 0) -> list[tuple[ScalarNode, Node]]:
+    """Return the (key, value) pairs of a mapping, with `<<` merges applied and duplicates refused.
+
+    Each mapping is merged once per load (see Loaded.merged); `<<` chains deeper than
+    MAX_MERGE_DEPTH (or a mapping that merges itself) are refused.
+    """
     if _id(node) != "mapping":
         return []  # an empty value standing for an empty mapping
+    if id(node) in loaded.merged:
+        return loaded.merged[id(node)]
+    if depth > MAX_MERGE_DEPTH:
+        message = (
+            f"<< merges nest more than {MAX_MERGE_DEPTH} levels (or a mapping merges itself); flatten them"
+        )
+        raise loaded.error(path, message, at=_mark(node))
     own: dict[str, tuple[ScalarNode, Node]] = {}
     merged: dict[str, tuple[ScalarNode, Node]] = {}
     for key, value in node.value:
@@ -244,7 +292,7 @@ def _entries(loaded: Loaded, node: Node, path: Path_) -> list[tuple[ScalarNode, 
                         "<< merges a mapping (or a list of mappings); point it at an &anchor of a mapping"
                     )
                     raise loaded.error(path, message, at=_mark(source))
-                for pair in _entries(loaded, source, path):
+                for pair in _entries(loaded, source, path, depth + 1):
                     merged.setdefault(pair[0].value, pair)
             continue
         if _id(key) != "scalar" or _scalar_kind(key) not in ("string", "integer", "boolean"):
@@ -254,7 +302,9 @@ def _entries(loaded: Loaded, node: Node, path: Path_) -> list[tuple[ScalarNode, 
             message = f"duplicate key (first at line {first}); remove one"
             raise loaded.error((*path, key.value), message, at=_mark(key))
         own[key.value] = (key, value)
-    return list({**merged, **own}.values())
+    entries = list({**merged, **own}.values())
+    loaded.merged[id(node)] = entries
+    return entries
 
 
 def _check_mapping(loaded: Loaded, node: Node, spec: MapOf | Obj, path: Path_) -> dict[str, Any]:

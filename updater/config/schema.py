@@ -166,12 +166,13 @@ OVERRIDE = Obj(
 )
 
 _VALUES_ITEM = OneOf((_string(""), ListOf(_string(""), min_items=1)))
+_IMAGES = ListOf(_string(""), min_items=1)
 APP = Obj(
     "app",
     {
         "image": OneOf(
-            (_string(""), MapOf(_string(""), min_items=1)),
-            "Image repository, or one per environment.",
+            (_string(""), _IMAGES, MapOf(OneOf((_string(""), _IMAGES)), min_items=1)),
+            "Image repository, a list sharing one tag (the first is resolved), or per environment.",
         ),
         "values": OneOf(
             (_string(""), ListOf(_string(""), min_items=1), MapOf(_VALUES_ITEM, min_items=1)),
@@ -184,6 +185,43 @@ APP = Obj(
     },
     "One deployable image and where its tag is written.",
     required=("image",),
+)
+
+_ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
+DEPLOY_APPLICATION = Obj(
+    "deploy-application",
+    {
+        "name": _string("Application name."),
+        "namespace": _string("Its appNamespace (default: deploy.namespace)."),
+        "project": _string("Its Argo CD project (default: deploy.project)."),
+    },
+    "An Argo CD Application.",
+)
+DEPLOY = Obj(
+    "deploy",
+    {
+        "server": _string("Argo CD API URL, e.g. https://argocd.example.com (plain http only to loopback)."),
+        "token-env": _string(
+            "Environment variable holding the API token (default ARGOCD_AUTH_TOKEN).", pattern=_ENV_VAR
+        ),
+        "ca-file": _string("CA bundle (PEM) for the server's certificate; relative to the repo root."),
+        "insecure": Scalar("boolean", "Skip TLS verification (test servers only)."),
+        "namespace": _string("appNamespace of the Applications (default: Argo CD's own)."),
+        "project": _string("Argo CD project of the Applications."),
+        "selector": _string("Label selector for the list call of `status --live`, e.g. team=web."),
+        "application": _string("Application name template of {app} and {env} (default {app}-{env})."),
+        "applications": MapOf(
+            MapOf(
+                OneOf((_string(""), DEPLOY_APPLICATION)),
+                "By environment: a name, or name/namespace/project.",
+                NAME_PATTERN,
+            ),
+            "Application names that differ from the template, by app then environment.",
+            NAME_PATTERN,
+        ),
+    },
+    "Argo CD, for --wait-deployed, `updater deployed` and `status --live`.",
+    required=("server",),
 )
 
 CONFIG = Obj(
@@ -248,6 +286,7 @@ CONFIG = Obj(
         ),
         "environments": MapOf(ENVIRONMENT, "Deployment environments by name.", NAME_PATTERN, 1),
         "apps": MapOf(APP, "Apps by name.", NAME_PATTERN),
+        "deploy": DEPLOY,
     },
     "updater configuration (.updater.yaml).",
     required=("version", "environments", "apps"),

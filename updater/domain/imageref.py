@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from updater.domain.grammar import TAG_GRAMMAR
 from updater.infra.errors import InputError
 
 DOCKER_HUB = "docker.io"
@@ -22,9 +23,10 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _PATH_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _HOST_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(rf"(?:{_HOST_LABEL}(?:\.{_HOST_LABEL})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?")
-_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
+_TAG_RE = TAG_GRAMMAR
 _DIGEST_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 _MAX_NAME = 255
+_MAX_PORT = 65535
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ def parse(text: str) -> ImageRef:
             remainder = f"library/{remainder}"
     if not _DOMAIN_RE.fullmatch(domain):
         raise InputError(f"invalid registry host {domain!r} in image {text!r}")
+    _check_port(domain, text)
     if remainder != remainder.lower():
         raise InputError(f"invalid image {text!r}: repository names must be lowercase")
     if not _PATH_RE.fullmatch(remainder):
@@ -97,6 +100,15 @@ def parse(text: str) -> ImageRef:
     if len(domain) + 1 + len(remainder) > _MAX_NAME:
         raise InputError(f"invalid image {text!r}: the name is longer than {_MAX_NAME} characters")
     return ImageRef(registry=domain, repository=remainder, tag=tag, digest=digest)
+
+
+def _check_port(domain: str, text: str) -> None:
+    """Refuse a port no TCP connection can use (0, or above 65535): a typo, not a network failure."""
+    _, sep, port = domain.rpartition(":")  # "[::1]" leaves "1]", not digits
+    if sep and port.isdigit() and not 1 <= int(port) <= _MAX_PORT:
+        raise InputError(
+            f"invalid port {port} in image {text!r}: a registry port is between 1 and {_MAX_PORT}"
+        )
 
 
 def _split_digest(raw: str) -> tuple[str, str | None]:

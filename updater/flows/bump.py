@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from updater.config.model import Config
 from updater.flows import plan as planning
-from updater.flows.registries import Registries
+from updater.flows.registries import Registries, every_image, missing_error
 from updater.flows.report import WriteReport
 from updater.flows.write import NewValue, ci_variables, write
 from updater.infra.errors import InputError
@@ -21,6 +21,8 @@ def bump(
     apps: Sequence[str] = (),
     *,
     sha: str | None = None,
+    branch: str | None = None,
+    run: str | None = None,
     override: Callable[[Strategy], Strategy] | None = None,
     registries: Registries | None = None,
     dry_run: bool = False,
@@ -34,14 +36,19 @@ def bump(
     registries = registries or Registries(config)
     values: list[NewValue] = []
     resolutions: dict[str, tuple[Strategy, Resolution]] = {}
+    missing: list[tuple[str, str]] = []  # (IMAGE:TAG, app) of every image lacking its tag
     for item in plans:
         strategy = planning.strategy(item.policy)
         if override is not None:
             strategy = override(strategy)
-        variables = TemplateVars(**ci_variables(sha, item.app, env))
+        variables = TemplateVars(**ci_variables(sha, item.app, env, branch=branch, run=run))
         resolution = resolve(registries.get(item.image), strategy, variables, progress=progress)
         resolutions[item.app] = (strategy, resolution)
-        values.append(NewValue(item, resolution.tag, resolution.digest))
+        images, lacking = every_image(registries, item.images, resolution.tag, resolution.digest)
+        missing += [(reference, item.app) for reference in lacking]
+        values.append(NewValue(item, resolution.tag, resolution.digest, images))
+    if missing:
+        raise missing_error("bump", env, missing)
 
     def refuse_downgrade(value: NewValue, current: str) -> None:
         if allow_downgrade:

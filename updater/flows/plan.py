@@ -18,15 +18,20 @@ from updater.yamledit.model import Locator
 
 @dataclass(frozen=True)
 class AppPlan:
-    """One app in one environment: its image and the places its tag is written."""
+    """One app in one environment: its image(s) and the places its tag is written."""
 
     app: str
     env: str
     branch: str
-    image: str
+    image: str  # where the tag is resolved
     targets: tuple[Target, ...]
     policy: TagPolicy
     record_digest: bool
+    more_images: tuple[str, ...] = ()  # share the value: each must have the tag too
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        return (self.image, *self.more_images)
 
 
 def with_default_branch(config: Config, default: str) -> Config:
@@ -102,7 +107,8 @@ def app_plan(config: Config, name: str, env: str) -> AppPlan | None:
         raise InputError(f"{config.where('apps', name)}: app {name!r} has no image for environment {env!r}")
     environment_ = config.environments[env]
     policy = app.tag.get(env) or environment_.tag
-    return AppPlan(name, env, environment_.branch or "", image, targets, policy, app.record_digest)
+    more = app.more_images.get(env, ())
+    return AppPlan(name, env, environment_.branch or "", image, targets, policy, app.record_digest, more)
 
 
 def strategy(policy: TagPolicy) -> Strategy:

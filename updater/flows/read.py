@@ -5,6 +5,7 @@ Shared by status, history, promote and rollback, so that no use case imports ano
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from updater.config.model import Config
 from updater.flows import plan as planning
 from updater.infra.errors import InputError
 from updater.scm.base import Backend
-from updater.yamledit import Locator, YamlEditError, get_values
+from updater.yamledit import Locator, YamlEditError, find, get_values
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Current:
 def parse_value(text: str, item: planning.AppPlan, source: str) -> tuple[str | None, str | None, int | None]:
     """Return (tag, digest, line) of the plan's first target; digest from tag@sha256:... or its key."""
     target = item.targets[0]
-    found = get_values(text, planning.locator(target), source=source)
+    found = find(text, planning.locator(target), source=source).found  # a YAML file, or a template
     if not found or found[0].value is None:
         return None, None, found[0].line if found else None
     value = found[0].value
@@ -59,6 +60,33 @@ def current(config: Config, backend: Backend, item: planning.AppPlan) -> Current
     except YamlEditError as exc:
         raise InputError(f"{where}: app {item.app!r} ({item.env}): {exc.message}") from exc
     return Current(tag, digest, target.file, line)
+
+
+# The line bump writes in its commit message when it knows the commit it deployed (see report).
+_SOURCE_LINE = re.compile(r"^Source commit: ([0-9a-f]{7,64})$", re.MULTILINE)
+
+
+def recorded_source(config: Config, backend: Backend, item: planning.AppPlan, tag: str) -> str | None:
+    """Return the source commit named in the message of the commit that wrote `tag` into the app's
+    file ("Source commit: SHA"), or None (not recorded, or a backend without history or messages)."""
+    target = item.targets[0]
+    try:
+        revisions = backend.history(item.branch, target.file, 50)
+    except InputError:  # the files backend keeps no history
+        return None
+    writer = None
+    for revision in revisions:  # newest first: walk back while the file holds `tag`
+        if revision.content is None:
+            break
+        try:
+            value, _, _ = parse_value(revision.content.decode("utf-8", "replace"), item, target.file)
+        except YamlEditError:
+            break
+        if value != tag:
+            break
+        writer = revision
+    match = _SOURCE_LINE.search(writer.message) if writer is not None else None
+    return match[1] if match else None
 
 
 @dataclass(frozen=True)

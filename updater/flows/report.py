@@ -3,8 +3,9 @@
 The use cases build these values; the commands only pick a rendering. The JSON of a write
 (`bump`, `promote`, `rollback`) is a stable contract consumed by the GitHub Action and the orb:
 {"command", "env", "changed", "commit", "pr_number", "pr_url", "apps": [{"app", "env", "image",
-"old", "new", "digest", "files", "changed"}]} plus "dry_run" and "notes"; a dry run also gives
-"diffs": {file: unified diff}.
+"old", "new", "digest", "images": [{"image", "digest"}], "source_commit", "promoted_from": {"env", "tag"}
+or null, "files", "changed"}]} plus "dry_run" and "notes"; a dry run also gives "diffs": {file: unified
+diff}.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from updater.infra.redact import printable
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,18 @@ class AppResult:
     digest: str | None
     files: tuple[str, ...]
     changed: bool
+    # Every image sharing the value with its digest, `image` first (one entry for a single image).
+    images: tuple[tuple[str, str | None], ...] = ()
+    source: Source | None = None  # where a promoted tag comes from
+
+
+@dataclass(frozen=True)
+class Source:
+    """The build a promotion carries: the source environment's tag and the commit it was built from."""
+
+    env: str
+    tag: str
+    commit: str | None = None  # as many hex digits as the source template spells
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,8 @@ class WriteReport:
     dry_run: bool = False
     notes: tuple[str, ...] = field(default=())
     branch: str | None = None  # where the commit landed (the PR head when plain git opens no PR)
+    merged: bool = False  # auto-merge: the PR is merged (now, or within --wait-merged)
+    merge: str | None = None  # auto-merge: "direct" (updater merged it) or "armed" (GitHub will)
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON contract; a dry run adds "diffs": {file: unified diff} of what it would write."""
@@ -63,6 +80,8 @@ class WriteReport:
             "commit": self.commit,
             "pr_number": self.pr_number,
             "pr_url": self.pr_url,
+            "merged": self.merged,
+            "merge": self.merge,
             "dry_run": self.dry_run,
             "apps": [
                 {
@@ -72,6 +91,10 @@ class WriteReport:
                     "old": a.old,
                     "new": a.new,
                     "digest": a.digest,
+                    "images": [{"image": image, "digest": digest} for image, digest in a.images]
+                    or [{"image": a.image, "digest": a.digest}],
+                    "source_commit": a.source.commit if a.source else None,
+                    "promoted_from": {"env": a.source.env, "tag": a.source.tag} if a.source else None,
                     "files": list(a.files),
                     "changed": a.changed,
                 }
@@ -107,7 +130,8 @@ def render_write(report: WriteReport) -> str:
     out = [diff(item) for item in report.diffs]
     for app in report.apps:
         arrow = f"{app.old or '(none)'} -> {app.new}" if app.changed else f"{app.new} (unchanged)"
-        out.append(f"{app.app} ({app.env}): {arrow}\n")
+        # old comes from a file: escaped
+        out.append(printable(f"{app.app} ({app.env}): {arrow}{_built_from(app.source, app.new)}") + "\n")
     if not report.changed:
         out.append(f"{report.env}: already up to date\n")
     elif report.dry_run:
@@ -117,8 +141,17 @@ def render_write(report: WriteReport) -> str:
     elif report.commit:
         where = f" (branch {report.branch})" if report.branch else ""
         out.append(f"committed {report.commit[:12]} to {report.env}{where}\n")
-    out.extend(f"note: {note}\n" for note in report.notes)
+    out.extend(printable(f"note: {note}") + "\n" for note in report.notes)
     return "".join(out)
+
+
+def _built_from(source: Source | None, new: str) -> str:
+    """Return the summary's note on a promoted tag: the commit both environments' builds come from."""
+    if source is None or source.commit is None:
+        return ""
+    if source.tag == new:
+        return f" (as in {source.env}, built from commit {source.commit})"
+    return f" (built from the same commit {source.commit} as {source.env}'s {source.tag})"
 
 
 def commit_message(
@@ -139,9 +172,12 @@ def commit_message(
     body = []
     for a in changed:
         body.append(f"- {a.app} ({a.env}): {a.old or '(none)'} -> {a.new}")
-        body.append(f"  image: {a.image}")
-        if a.digest:
-            body.append(f"  digest: {a.digest}")
+        for image, digest in a.images or ((a.image, a.digest),):
+            body.append(f"  image: {image}")
+            if digest:
+                body.append(f"  digest: {digest}")
+        if a.source and a.source.commit:
+            body.append(f"  source commit: {a.source.commit} ({a.source.env} {a.source.tag})")
         body.append(f"  files: {', '.join(a.files)}")
     if source:
         body.append(f"Source commit: {source}")
@@ -167,6 +203,11 @@ def pr_body(
             digest = f"`{a.digest}`" if a.digest else "-"
             rows.append(f"| {a.app} | {a.env} | {old} | `{a.new}` | {digest} |")
     lines = ["\n".join(rows), ""]
+    for a in apps:
+        if a.changed and a.source and a.source.commit:
+            lines.append(
+                f"- {a.app}: built from commit {a.source.commit}, as {a.source.env}'s `{a.source.tag}`"
+            )
     if source:
         lines.append(
             f"- Source commit: [{source[:12]}]({source_url})" if source_url else f"- Source commit: {source}"
@@ -179,7 +220,9 @@ def pr_body(
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Return a plain left-aligned text table."""
+    """Return a plain left-aligned text table; cells (tags from files and registries, errors) escaped."""
+    headers = [printable(str(cell)) for cell in headers]
+    rows = [[printable(str(cell)) for cell in row] for row in rows]
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
     lines = []
     for row in (headers, *rows):

@@ -43,17 +43,32 @@ class StatusRow:
         }
 
 
-def newest_strategy(strategy: Strategy, app: str, env: str) -> Strategy:
-    """Return the strategy that finds the newest tag CI could have pushed: the commit left open."""
+def newest_strategy(
+    strategy: Strategy, app: str, env: str, *, branch: str | None = None, run: str | None = None
+) -> Strategy:
+    """Return the strategy that finds the newest tag CI could have pushed: the commit left open.
+
+    `{branch}` and `{run}` are filled in when known (--branch, CI's variables), else left open too.
+    """
     if strategy.kind != "template" or not strategy.template:
         return replace(strategy, wait=0.0)
-    template = re.sub(r"\{sha(:\d+)?\}|\{run\}|\{branch\}", "*", strategy.template)
-    template = template.replace("{app}", app).replace("{env}", env)
+    known = TemplateVars(app=app, env=env, branch=branch, run=run)
+    template = re.sub(r"\{sha(:\d+)?\}", "*", strategy.template)
+    for name in ("branch", "run"):
+        if getattr(known, name) is None:
+            template = template.replace("{" + name + "}", "*")
+    template = re.sub(r"\*+", "*", template)
     return replace(strategy, template=template, wait=0.0)
 
 
 def status(
-    config: Config, backend: Backend, envs: Sequence[str] = (), *, registries: Registries | None = None
+    config: Config,
+    backend: Backend,
+    envs: Sequence[str] = (),
+    *,
+    registries: Registries | None = None,
+    branch: str | None = None,
+    run: str | None = None,
 ) -> list[StatusRow]:
     """Return one row per app and environment: tag in git, newest matching tag, behind or not."""
     registries = registries or Registries(config)
@@ -71,9 +86,12 @@ def status(
             except UpdaterError as exc:
                 rows.append(StatusRow(app, env, item.image, None, None, None, exc.message, exc.exit_code))
                 continue
-            strategy = newest_strategy(planning.strategy(_policy(config, item)), app, env)
+            strategy = newest_strategy(
+                planning.strategy(_policy(config, item)), app, env, branch=branch, run=run
+            )
+            variables = TemplateVars(app=app, env=env, branch=branch, run=run)
             try:
-                found = resolve(registries.get(item.image), strategy, TemplateVars(app=app, env=env))
+                found = resolve(registries.get(item.image), strategy, variables)
             except NoMatchingTag:
                 error = "no matching tag in the registry"
                 rows.append(StatusRow(app, env, item.image, now.tag, None, None, error, EXIT_USAGE))

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from updater.config.model import Config
 from updater.flows import plan as planning
-from updater.flows.report import AppResult, FileDiff, WriteReport, commit_message, pr_body
-from updater.infra.cienv import github_run_url
+from updater.flows.report import AppResult, FileDiff, Source, WriteReport, commit_message, pr_body
+from updater.infra.cienv import ci_branch, ci_run, github_run_url
 from updater.infra.errors import InputError
 from updater.scm.base import Backend, CommitRequest, PullRequestSpec, Reader
-from updater.yamledit import Locator, YamlEditError, set_value
+from updater.yamledit import Found, Locator, YamlEditError, edit, refusal, set_value
 
 
 @dataclass(frozen=True)
@@ -29,20 +29,25 @@ class NewValue:
     plan: planning.AppPlan
     tag: str
     digest: str | None = None
+    # Every image sharing the value and its digest, the plan's image first (empty: that one only).
+    images: tuple[tuple[str, str | None], ...] = ()
+    source: Source | None = None  # promote: the build it carries
 
 
 # Called with (value, current tag) before a changed app is written; raises to refuse it.
 Check = Callable[[NewValue, str], None]
 
 
-def ci_variables(sha: str | None, app: str, env: str) -> dict[str, str | None]:
-    """Return the template fields CI provides: the source branch and the run number."""
+def ci_variables(
+    sha: str | None, app: str, env: str, *, branch: str | None = None, run: str | None = None
+) -> dict[str, str | None]:
+    """Return the template fields: the commit, app and env, and the branch and run (given, or CI's)."""
     return {
         "sha": sha,
         "app": app,
         "env": env,
-        "branch": os.environ.get("GITHUB_REF_NAME") or os.environ.get("CIRCLE_BRANCH"),
-        "run": os.environ.get("GITHUB_RUN_NUMBER") or os.environ.get("CIRCLE_BUILD_NUM"),
+        "branch": ci_branch(os.environ, branch),
+        "run": ci_run(os.environ, run),
     }
 
 
@@ -106,6 +111,8 @@ def write(
         pr_url=outcome.pr_url,
         notes=outcome.notes,
         branch=request.pull_request.head if request.pull_request else branch,
+        merged=outcome.merged,
+        merge=outcome.merge,
     )
 
 
@@ -158,10 +165,17 @@ class _Editor:
                     texts[target.file] = _decode(data, target.file)
                 inline = item.record_digest and value.digest and not target.digest_key
                 new = f"{value.tag}@{value.digest}" if inline else value.tag
+                locator = planning.locator(target)
                 try:
-                    text, changes = set_value(
-                        texts[target.file], planning.locator(target), new, source=target.file
-                    )
+                    # A YAML file gets the structural editor; a Helm template or other text file text mode.
+                    edited = edit(texts[target.file], locator, new, source=target.file)
+                    text, changes = edited.text, edited.changes
+                    who = f"app {item.app!r} ({self.env})"
+                    for change in changes:
+                        found = Found(change.path, change.document, change.line, change.old)
+                        refused = refusal(texts[target.file], target.file, locator, found, who)
+                        if refused:
+                            raise InputError(refused)
                     if target.digest_key and value.digest:
                         document = target.document if target.document is not None else changes[0].document
                         digest_at = Locator(key=target.digest_key, document=document)
@@ -189,6 +203,8 @@ class _Editor:
                     value.digest,
                     tuple(files),
                     bool(files),
+                    value.images or ((item.image, value.digest),),
+                    value.source,
                 )
             )
         out = {

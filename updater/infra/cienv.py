@@ -18,3 +18,13 @@ def github_run_url(environ: Mapping[str, str]) -> str | None:
     url = f"{server}/{repository}/actions/runs/{run_id}"
     attempt = environ.get("GITHUB_RUN_ATTEMPT", "1")
     return f"{url}/attempts/{attempt}" if attempt not in ("", "1") else url
+
+
+def ci_branch(environ: Mapping[str, str], explicit: str | None = None) -> str | None:
+    """Return the source branch for `{branch}`: --branch, else GitHub Actions' or CircleCI's variable."""
+    return explicit or environ.get("GITHUB_REF_NAME") or environ.get("CIRCLE_BRANCH") or None
+
+
+def ci_run(environ: Mapping[str, str], explicit: str | None = None) -> str | None:
+    """Return the run number for `{run}`: --run, else GitHub Actions' or CircleCI's variable."""
+    return explicit or environ.get("GITHUB_RUN_NUMBER") or environ.get("CIRCLE_BUILD_NUM") or None

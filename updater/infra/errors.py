@@ -35,3 +35,16 @@ class RemoteError(UpdaterError):
     """A registry, git or GitHub failure that persisted after retries: exit 1."""
 
     exit_code = EXIT_REMOTE
+
+
+class OutcomeUnknown(RemoteError):
+    """A write was sent, its answer was lost, and the remote could not be read back within the retry
+    budget: whether it landed is unknown. Writes name the state they were computed from (compare and
+    swap, or a re-read before any create), so a re-run reads what landed and never applies it twice."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            f"{message}; the outcome is unknown: a write was sent but its answer was lost and it could "
+            "not be read back, so it may or may not have landed; a re-run is safe (it reads what landed "
+            "and does not write twice)"
+        )

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 
-from updater.infra.redact import mask
+from updater.infra.redact import mask, printable
 
 
 class MaskingFilter(logging.Filter):
-    """A logging filter that masks secrets in the fully formatted message."""
+    """A logging filter that masks secrets in the fully formatted message and escapes its control
+    characters (a logged registry answer or file name stays on its line)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask(record.getMessage())
+        record.msg = printable(mask(record.getMessage()))
         record.args = None
         return True

@@ -124,24 +124,37 @@ def call(fn: Callable[[], T], p: Policy | None = None) -> T:
     return retrying(attempt)
 
 
+POLL_INTERVAL = 5.0  # the longest pause between two polls
+
+
 def poll(
     fn: Callable[[], T | None], timeout: float, on_wait: Callable[[float], None] | None = None
 ) -> T | None:
-    """Return the first non-None fn() within `timeout` seconds (backoff with jitter, capped), else None."""
+    """Return the first non-None fn() within `timeout` seconds, else None.
+
+    Polls at once, then after about 1, 2 and 4 s and every POLL_INTERVAL s at most (jittered below
+    the cap), the last poll at the deadline itself: what appears while waiting is seen within
+    seconds, and what appears just before the deadline is still seen. Time counts the pauses asked
+    for (or their measured length when longer) and the time fn takes, so a test that replaces
+    `sleep` does not spin.
+    """
     if timeout <= 0:
         return fn()
-
-    def before_sleep(state: tenacity.RetryCallState) -> None:
+    elapsed = 0.0
+    pause = 1.0
+    while True:
+        started = time.monotonic()
+        result = fn()
+        elapsed += time.monotonic() - started
+        if result is not None:
+            return result
+        left = timeout - elapsed
+        if left <= 0:
+            return None
         if on_wait is not None:
-            on_wait(max(0.0, timeout - (state.seconds_since_start or 0.0)))
-
-    retrying = tenacity.Retrying(
-        retry=tenacity.retry_if_result(lambda result: result is None),
-        stop=tenacity.stop_before_delay(timeout),
-        wait=tenacity.wait_exponential_jitter(initial=1.0, max=15.0, jitter=1.0),
-        sleep=lambda seconds: sleep(seconds),
-        before_sleep=before_sleep,
-        retry_error_callback=lambda state: None,
-    )
-    result: T | None = retrying(fn)
-    return result
+            on_wait(left)
+        step = min(random.uniform(0.8, 1.0) * pause, left)
+        started = time.monotonic()
+        sleep(step)
+        elapsed += max(step, time.monotonic() - started)
+        pause = min(POLL_INTERVAL, pause * 2)

@@ -4,11 +4,19 @@ Order: --username/--password (or UPDATER_REGISTRY_USERNAME/_PASSWORD), then the 
 (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`: auths, credsStore, credHelpers, identity
 tokens; parsed by the `docker` package so helpers behave exactly as with `docker pull`), then Google
 Application Default Credentials for Artifact Registry and Container Registry hosts. Every secret found
-is registered with `updater.infra.redact` before it is returned, so it is masked in all output.
+is registered with `updater.infra.redact` before it is returned, so it is masked in all output; `--debug`
+says which source was used, never the secret.
+
+An `auths` entry may hold `username` and `password` instead of the base64 `auth`: the Docker CLI reads
+both (cli/config/configfile/file.go, `LoadFromReader`, decodes `auth` only when it is set and keeps
+the fields otherwise), while the `docker` package skips such an entry, so it is given an `auth` first.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
 import os
 from typing import Any
 
@@ -16,6 +24,8 @@ from updater.infra import redact, retry
 from updater.infra.errors import InputError, RemoteError
 from updater.registry.base import RegistryOptions
 from updater.registry.http import IDENTITY_TOKEN_USER
+
+log = logging.getLogger("updater.registry")
 
 GOOGLE_USER = "oauth2accesstoken"
 _GOOGLE_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -36,27 +46,42 @@ def credentials_for(registry_host: str, options: RegistryOptions) -> tuple[str, 
     password = options.password or os.environ.get("UPDATER_REGISTRY_PASSWORD")
     if username and password:
         redact.register(password)
+        _used(registry_host, "--username/--password (or UPDATER_REGISTRY_USERNAME/_PASSWORD)")
         return username, password
     if username or password:
         raise InputError("give both a registry username and a password (--username/--password), or neither")
-    found = from_docker_config(registry_host, options.docker_config)
+    found, source = _docker_config(registry_host, options.docker_config)
     if found is not None:
+        _used(registry_host, source)
         return found
     if is_google_host(registry_host):
-        return google_access_token()
+        google = google_access_token()
+        _used(registry_host, "Google Application Default Credentials" if google else "none (anonymous)")
+        return google
+    _used(registry_host, "none (anonymous)")
     return None
+
+
+def _used(registry_host: str, source: str) -> None:
+    log.debug("credentials for %s: %s", registry_host, source)
 
 
 def from_docker_config(registry_host: str, config_dir: str | None = None) -> tuple[str, str] | None:
     """Return the docker config's credentials for the host (auths, credsStore, credHelpers), if any."""
+    return _docker_config(registry_host, config_dir)[0]
+
+
+def _docker_config(registry_host: str, config_dir: str | None) -> tuple[tuple[str, str] | None, str]:
+    """Return the docker config's credentials for the host and where they came from."""
     from docker import auth as docker_auth
     from docker import errors as docker_errors
 
     config_path = os.path.join(config_dir, "config.json") if config_dir else None
     where = config_path or _default_config_path()
     try:
-        config = docker_auth.load_config(config_path=config_path)
+        config = docker_auth.load_config(config_path=config_path, config_dict=_with_auth_fields(where))
         entry: dict[str, Any] | None = config.resolve_authconfig(registry_host)
+        helper = config.get_credential_store(registry_host)
     except docker_errors.DockerException as exc:
         # A credential helper that is missing or fails: say which, without echoing its output.
         raise InputError(
@@ -64,18 +89,44 @@ def from_docker_config(registry_host: str, config_dir: str | None = None) -> tup
             "check that docker-credential-* is on PATH and logged in"
         ) from None
     if not entry:
-        return None
+        return None, ""
     # docker.auth returns lower-case keys from `auths` and capitalised ones from helpers.
+    source = f"{where}: " + (
+        f"credential helper docker-credential-{helper}" if "ServerAddress" in entry and helper else "auths"
+    )
     normal = {str(key).lower(): value for key, value in entry.items()}
     token = normal.get("identitytoken")
     if token:
         redact.register(str(token))
-        return IDENTITY_TOKEN_USER, str(token)
+        return (IDENTITY_TOKEN_USER, str(token)), f"{source} (identity token)"
     user, secret = normal.get("username"), normal.get("password")
     if user and secret:
         redact.register(str(secret))
-        return str(user), str(secret)
-    return None
+        return (str(user), str(secret)), source
+    return None, ""
+
+
+def _with_auth_fields(path: str) -> dict[str, Any] | None:
+    """Return the config at `path` with an `auth` for every `auths` entry that spells user and password.
+
+    None (let the `docker` package read the file its own way) when it is missing or not a JSON object.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = json.load(handle)
+    except (OSError, ValueError, RecursionError):
+        return None
+    auths = config.get("auths") if isinstance(config, dict) else None
+    if not isinstance(auths, dict):
+        return None
+    for entry in auths.values():
+        if not isinstance(entry, dict) or entry.get("auth") or entry.get("identitytoken"):
+            continue
+        user, password = entry.get("username"), entry.get("password")
+        if isinstance(user, str) and isinstance(password, str) and user and password:
+            redact.register(password)
+            entry["auth"] = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return dict(config)
 
 
 def _default_config_path() -> str:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from updater.infra.errors import InputError
+
 
 @dataclass(frozen=True)
 class TagInfo:
@@ -14,6 +16,10 @@ class TagInfo:
     tag: str
     digest: str | None = None
     created: datetime | None = None
+
+
+class RepositoryNotFound(InputError):
+    """The repository does not exist (yet): like a missing tag, "not yet" while waiting, else exit 2."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +42,12 @@ class Registry(Protocol):
         """Return every tag of the repository (all pages)."""
         ...
 
-    def digest(self, tag: str) -> str | None:
-        """Return the manifest digest the tag points to, or None when the tag does not exist."""
+    def digest(self, tag: str, *, read_manifest: bool = False) -> str | None:
+        """Return the manifest digest the tag points to, or None when the tag does not exist.
+
+        `read_manifest`: the caller reads the image's build time next; a registry that can answer both
+        with one request (a manifest GET by tag carries the digest) fetches the manifest now.
+        """
         ...
 
     def created(self, digest: str) -> datetime | None:

@@ -165,7 +165,7 @@ class GarRegistry:
             if not token:
                 return sorted(tags.values(), key=lambda info: info.tag)
 
-    def digest(self, tag: str) -> str | None:
+    def digest(self, tag: str, *, read_manifest: bool = False) -> str | None:
         """Return the digest of the tag's version (one get_tag call), or None when it does not exist."""
         from google.api_core import exceptions as api
 

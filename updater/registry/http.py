@@ -6,30 +6,32 @@ fetches a token from the realm for the request's scope (https://distribution.git
 OAuth2 refresh-token grant for docker identity tokens) and caches it per scope until it expires.
 Every round trip goes through `updater.infra.retry` (all requests here are GET/HEAD or token requests, safe
 to repeat); 429 and 5xx answers and connection failures are transient, honouring Retry-After.
+Every exchange is bounded (`updater.registry.bounded`): a total deadline of at most 30 s, capped by
+what the run's retry budget has left, and a size cap chosen by the caller for what it asks for.
 """
 
 from __future__ import annotations
 
 import base64
-import ipaddress
 import logging
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+import requests
 
 from updater import __version__
 from updater.infra import redact, retry
 from updater.infra.errors import RemoteError
-
-if TYPE_CHECKING:
-    import requests
+from updater.infra.net import RETRYABLE, is_loopback
+from updater.registry import bounded, shapes
+from updater.registry.bounded import Answer
+from updater.registry.ratelimit import pull_limit_message
 
 log = logging.getLogger("updater.registry")
 
-RETRYABLE = frozenset({429, 500, 502, 503, 504})
 IDENTITY_TOKEN_USER = "<token>"  # docker's marker: the "password" is an OAuth2 refresh token
 _PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
 
@@ -59,17 +61,6 @@ def parse_challenge(header: str) -> Challenge | None:
     return Challenge(scheme.lower(), params)
 
 
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses, with or without a port."""
-    name = urlsplit(f"//{host}").hostname or host
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def scheme_for(host: str, insecure_hosts: tuple[str, ...]) -> str:
     """Plain HTTP only for loopback hosts or hosts the user named with --insecure-registry."""
     return "http" if is_loopback(host) or host in insecure_hosts else "https"
@@ -93,8 +84,6 @@ class Transport:
         insecure_hosts: tuple[str, ...],
         credentials: Callable[[], tuple[str, str] | None],
     ) -> None:
-        import requests
-
         self.host = host
         self.label = label
         self.insecure_hosts = insecure_hosts
@@ -103,7 +92,7 @@ class Transport:
         self._credentials_fn = credentials
         self._credentials: tuple[str, str] | None = None
         self._credentials_loaded = False
-        self._session = requests.Session()
+        self._session = bounded.session()
         self._session.headers["User-Agent"] = f"updater/{__version__}"
         self._basic = False
         self._bearer: Challenge | None = None
@@ -112,22 +101,28 @@ class Transport:
     # --- public -------------------------------------------------------------------------------
 
     def get(
-        self, url: str, accept: str | None = None, scope: str = "", head: bool = False
-    ) -> requests.Response:
-        """Return the final response to GET (or HEAD) `url`, after auth and retries.
+        self,
+        url: str,
+        accept: str | None = None,
+        scope: str = "",
+        head: bool = False,
+        limit: int = bounded.MANIFEST_LIMIT,
+    ) -> Answer:
+        """Return the final answer to GET (or HEAD) `url`, after auth, redirects and retries.
 
-        Raises RemoteError when the registry keeps failing past the retry budget or refuses auth;
-        other statuses (200, 404, ...) are the caller's to interpret.
+        The body may hold at most `limit` bytes. Raises RemoteError when the registry keeps failing
+        past the retry budget, refuses auth or breaks a bound; other statuses (200, 404, ...) are the
+        caller's to interpret.
         """
         method = "HEAD" if head else "GET"
         headers = {"Accept": accept} if accept else {}
         started = time.monotonic()
         attempts = 0
 
-        def attempt() -> requests.Response:
+        def attempt() -> Answer:
             nonlocal attempts
             attempts += 1
-            return self._attempt(method, url, headers, scope)
+            return self._attempt(method, url, headers, scope, limit)
 
         try:
             return retry.call(attempt)
@@ -144,14 +139,14 @@ class Transport:
 
     # --- one attempt ----------------------------------------------------------------------------
 
-    def _attempt(self, method: str, url: str, headers: dict[str, str], scope: str) -> requests.Response:
-        response = self._send(method, url, headers, scope)
+    def _attempt(self, method: str, url: str, headers: dict[str, str], scope: str, limit: int) -> Answer:
+        response = self._send(method, url, headers, scope, limit)
         if response.status_code == 401:
             challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
             self.counts.auth += 1
             self.counts.registry -= 1  # the challenged round trip is part of the auth dance
             self._learn(challenge, scope, rejected=self._has_auth(scope))
-            response = self._send(method, url, headers, scope)
+            response = self._send(method, url, headers, scope, limit)
             if response.status_code == 401:
                 raise RemoteError(
                     f"registry {self.label}: authentication failed (HTTP 401) for {method} "
@@ -162,30 +157,73 @@ class Transport:
                 f"registry {self.label}: access denied (HTTP 403) for {method} {urlsplit(url).path}: "
                 "the credentials lack pull access to this repository"
             )
+        if response.status_code == 429:
+            quota = pull_limit_message(
+                response.headers,
+                response.content[:4096].decode("utf-8", "replace"),
+                retry_after=retry.parse_retry_after(response.headers.get("Retry-After")),
+            )
+            if quota:
+                raise RemoteError(f"registry {self.label}: {quota}")
         _raise_if_transient(response)
         return response
 
-    def _send(self, method: str, url: str, headers: dict[str, str], scope: str) -> requests.Response:
-        import requests
+    def _send(self, method: str, url: str, headers: dict[str, str], scope: str, limit: int) -> Answer:
+        def one(hop: str) -> requests.Response:
+            request_headers = dict(headers)
+            # Credentials go to the registry's own origin only, never to where a redirect points.
+            auth_header = self._auth_header(scope) if _same_origin(hop, self.base) else None
+            if auth_header:
+                request_headers["Authorization"] = auth_header
+            self.counts.registry += 1
+            try:
+                response = self._session.request(
+                    method,
+                    hop,
+                    headers=request_headers,
+                    timeout=self._timeout(),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                log.debug("%s %s -> %s", method, hop, type(exc).__name__)
+                raise
+            log.debug("%s %s -> HTTP %d", method, hop, response.status_code)
+            return response
 
-        request_headers = dict(headers)
-        auth_header = self._auth_header(scope) if _same_origin(url, self.base) else None
-        if auth_header:
-            request_headers["Authorization"] = auth_header
-        self.counts.registry += 1
+        return self._bounded(one, url, limit, f"{method} {urlsplit(url).path}")
+
+    def _bounded(
+        self, send: Callable[[str], requests.Response], url: str, limit: int, what: str, follow: bool = True
+    ) -> Answer:
+        """Run one exchange within the deadline and cap; map its failures to Transient / RemoteError."""
         try:
-            response = self._session.request(
-                method, url, headers=request_headers, timeout=self._timeout(), allow_redirects=True
-            )
+            veto = self._redirect_veto if follow else None
+            return bounded.exchange(send, url, limit=limit, deadline=self._deadline(), redirects=veto)
+        except bounded.TooSlow as exc:
+            log.debug("%s -> %s", what, exc)
+            raise retry.Transient(str(exc)) from None
+        except bounded.Refused as exc:
+            raise RemoteError(f"registry {self.label}: {what}: {exc}") from None
         except requests.RequestException as exc:
-            log.debug("%s %s -> %s", method, url, type(exc).__name__)
             raise retry.Transient(f"connection failed ({type(exc).__name__})") from None
-        log.debug("%s %s -> HTTP %d", method, url, response.status_code)
-        return response
+
+    def _redirect_veto(self, old: str, new: str) -> str | None:
+        """Refuse a redirect from https to plain http, unless the target may be plain (loopback, insecure)."""
+        target = urlsplit(new)
+        plain_ok = is_loopback(target.netloc) or target.netloc in self.insecure_hosts
+        if urlsplit(old).scheme == "https" and target.scheme == "http" and not plain_ok:
+            return f"redirect from https to plain http ({target.netloc}) refused"
+        return None
+
+    def _deadline(self) -> float:
+        return min(bounded.REQUEST_DEADLINE, max(0.5, retry.remaining()))
 
     def _timeout(self) -> tuple[float, float]:
-        # Capped by the budget left, so a peer that never answers cannot hold one attempt past it.
-        return retry.timeout(connect=10.0, read=30.0)
+        # The exchange's deadline is what stops a silent or slow peer (one message for both); the
+        # socket's read timeout only backs it up, so it is a little longer.
+        deadline = self._deadline()
+        return min(10.0, deadline), deadline + 1.0
 
     # --- auth -----------------------------------------------------------------------------------
 
@@ -242,8 +280,6 @@ class Transport:
         return token
 
     def _fetch_token(self, challenge: Challenge, scope: str) -> tuple[str, float]:
-        import requests
-
         realm = challenge.params["realm"]
         service = challenge.params.get("service", "")
         realm_host = urlsplit(realm).netloc
@@ -257,8 +293,11 @@ class Transport:
                 f"registry {self.label}: refusing to send credentials to a plain-HTTP token realm {realm}"
             )
         self.counts.auth += 1
-        try:
-            if creds is not None and creds[0] == IDENTITY_TOKEN_USER:
+        refresh = creds is not None and creds[0] == IDENTITY_TOKEN_USER
+
+        def one(hop: str) -> requests.Response:
+            if refresh:
+                assert creds is not None
                 form = {
                     "grant_type": "refresh_token",
                     "refresh_token": creds[1],
@@ -266,12 +305,16 @@ class Transport:
                     "scope": scope,
                     "client_id": "updater",
                 }
-                response = self._session.post(realm, data=form, timeout=self._timeout())
-            else:
-                params = {"service": service, "scope": scope} if scope else {"service": service}
-                response = self._session.get(realm, params=params, auth=creds, timeout=self._timeout())
-        except requests.RequestException as exc:
-            raise retry.Transient(f"token request to {realm_host} failed ({type(exc).__name__})") from None
+                return self._session.post(
+                    hop, data=form, timeout=self._timeout(), allow_redirects=False, stream=True
+                )
+            params = {"service": service, "scope": scope} if scope else {"service": service}
+            return self._session.get(
+                hop, params=params, auth=creds, timeout=self._timeout(), allow_redirects=False, stream=True
+            )
+
+        # A token answer is never followed elsewhere: the credentials went to the realm only.
+        response = self._bounded(one, realm, bounded.TOKEN_LIMIT, f"token server {realm_host}", follow=False)
         log.debug("token %s scope=%s -> HTTP %d", realm, scope, response.status_code)
         _raise_if_transient(response, what=f"token server {realm_host}")
         if response.status_code != 200:
@@ -279,20 +322,22 @@ class Transport:
                 f"registry {self.label}: token server {realm_host} refused {scope or 'access'} "
                 f"(HTTP {response.status_code}): check `docker login {self.label}` or --username/--password"
             )
+        token: object = None
+        lifetime = 60.0
         try:
-            body = response.json()
-            token = body.get("token") or body.get("access_token")
-            lifetime = float(body.get("expires_in") or 60)
-        except (ValueError, AttributeError, TypeError):
+            body = shapes.load_json(response.content, "the token answer")
+            if isinstance(body, dict):
+                token = body.get("token") or body.get("access_token")
+                lifetime = float(body.get("expires_in") or 60)
+        except (shapes.Malformed, ValueError, TypeError):
             token = None
-            lifetime = 60.0
         if not isinstance(token, str) or not token:
             raise RemoteError(f"registry {self.label}: token server {realm_host} sent no token")
         redact.register(token)
         return token, lifetime
 
 
-def _raise_if_transient(response: requests.Response, what: str = "") -> None:
+def _raise_if_transient(response: Answer, what: str = "") -> None:
     if response.status_code in RETRYABLE:
         prefix = f"{what} answered " if what else ""
         raise retry.Transient(

@@ -112,7 +112,7 @@ class LayoutRegistry:
             tags.setdefault(tag, digest)
         return [TagInfo(tag, digest) for tag, digest in sorted(tags.items())]
 
-    def digest(self, tag: str) -> str | None:
+    def digest(self, tag: str, *, read_manifest: bool = False) -> str | None:
         """Return the digest the tag points to, or None."""
         return next((digest for name, digest in self._tagged() if name == tag), None)
 

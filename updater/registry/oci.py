@@ -4,30 +4,28 @@ The fewest requests the API allows: tags come in pages of up to 1000 following t
 given (absolute or relative, with whatever opaque parameters the registry put there); a tag's digest
 costs one HEAD (GET only when the registry does not send `Docker-Content-Digest`); a build time costs
 the manifest (plus the platform's manifest for an index) and its config blob, each fetched once per
-run and checked against its digest.
+run and checked against its digest. Every answer is size-capped (`bounded`) and shape-checked
+(`shapes`); a malformed one ends the run with one line naming the registry (exit 1).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import contextlib
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from updater.domain.imageref import ImageRef
 from updater.infra.errors import InputError, RemoteError
-from updater.registry import auth
-from updater.registry.base import RegistryOptions, TagInfo
+from updater.registry import auth, bounded, shapes
+from updater.registry.base import RegistryOptions, RepositoryNotFound, TagInfo
+from updater.registry.bounded import Answer
 from updater.registry.http import Transport
+from updater.registry.shapes import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
-INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 PAGE_SIZE = 1000
 _MAX_PAGES = 100_000
 _LINK_NEXT = re.compile(r'<([^>]*)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
@@ -128,24 +126,27 @@ class OciRegistry:
     # --- tags -----------------------------------------------------------------------------------
 
     def list_tags(self) -> list[TagInfo]:
-        """Return every tag of the repository, following `Link: <...>; rel="next"` to the last page."""
+        """Return every tag of the repository, following `Link: <...>; rel="next"` to the last page.
+
+        Raises RepositoryNotFound when the registry answers 404 (the spec's NAME_UNKNOWN).
+        """
         url = f"{self._http.base}{quote(self._path)}/tags/list?n={PAGE_SIZE}"
         seen_urls: set[str] = set()
         tags: dict[str, None] = {}
         for _ in range(_MAX_PAGES):
             seen_urls.add(url)
-            response = self._http.get(url, accept="application/json", scope=self._scope)
+            response = self._http.get(
+                url, accept="application/json", scope=self._scope, limit=bounded.TAGS_PAGE_LIMIT
+            )
             if response.status_code == 404:
-                raise RemoteError(
-                    f"registry {self.ref.registry}: repository {self.ref.repository} not found (HTTP 404): "
-                    "check the image name"
+                raise RepositoryNotFound(
+                    f"{self.name} does not exist (registry {self.ref.registry} answered HTTP 404 to the "
+                    "tags list): check the image name"
                 )
             self._expect_ok(response.status_code, "list tags")
-            try:
-                page = response.json().get("tags") or []
-            except (ValueError, AttributeError):
-                raise RemoteError(f"registry {self.ref.registry}: tags list is not JSON") from None
-            tags.update((str(tag), None) for tag in page)
+            with self._malformed():
+                page = shapes.tags_page(shapes.load_json(response.content, "the tags list"))
+            tags.update((tag, None) for tag in page)
             link = next_link(response.headers.get("Link"))
             if link is None:
                 return [TagInfo(tag) for tag in tags]
@@ -160,28 +161,52 @@ class OciRegistry:
 
     # --- digests --------------------------------------------------------------------------------
 
-    def digest(self, tag: str) -> str | None:
-        """Return the digest `tag` points to (one HEAD), or None when the tag does not exist."""
+    def digest(self, tag: str, *, read_manifest: bool = False) -> str | None:
+        """Return the digest `tag` points to (one HEAD), or None when the tag does not exist.
+
+        With `read_manifest` the manifest is fetched instead (one GET, which carries the digest), so a
+        build time read next costs no second request for it.
+        """
+        if read_manifest:
+            return self.manifest_by_tag(tag)
         if tag in self._digests:
             return self._digests[tag]
         url = self._manifest_url(tag)
         response = self._http.get(url, accept=MANIFEST_ACCEPT, scope=self._scope, head=True)
         found: str | None
+        header = response.headers.get("Docker-Content-Digest")
         if response.status_code == 404:
             found = None
-        elif response.status_code == 200 and response.headers.get("Docker-Content-Digest", "").startswith(
-            "sha256:"
-        ):
-            found = response.headers["Docker-Content-Digest"]
+        elif response.status_code == 200 and header is not None:
+            with self._malformed():
+                found = shapes.digest(header, f"the Docker-Content-Digest of {tag}")
         else:
             # Some registries refuse HEAD or omit the digest header: GET and hash the bytes.
-            got = self._http.get(url, accept=MANIFEST_ACCEPT, scope=self._scope)
-            if got.status_code == 404:
-                found = None
-            else:
-                self._expect_ok(got.status_code, f"get manifest {tag}")
-                found = "sha256:" + hashlib.sha256(got.content).hexdigest()
-                self._manifests[found] = self._decode(got.content, found)
+            found = self.manifest_by_tag(tag)
+        self._digests[tag] = found
+        return found
+
+    def manifest_by_tag(self, tag: str) -> str | None:
+        """Return the digest of `tag` by GETting its manifest (kept for `created`), or None when missing.
+
+        One request where HEAD + GET would be two: the answer carries the digest, verified against the
+        bytes as the spec requires of a client that uses the header.
+        """
+        if self._digests.get(tag) is not None and self._digests[tag] in self._manifests:
+            return self._digests[tag]
+        got = self._http.get(self._manifest_url(tag), accept=MANIFEST_ACCEPT, scope=self._scope)
+        if got.status_code == 404:
+            self._digests[tag] = None
+            return None
+        self._expect_ok(got.status_code, f"get manifest {tag}")
+        header = got.headers.get("Docker-Content-Digest")
+        if header is None:
+            found = shapes.content_digest(got.content, "sha256")
+        else:
+            with self._malformed():
+                found = shapes.digest(header, f"the Docker-Content-Digest of {tag}")
+        assert found is not None
+        self._manifests[found] = self._manifest_body(got, found)
         self._digests[tag] = found
         return found
 
@@ -192,23 +217,32 @@ class OciRegistry:
         if digest in self._created:
             return self._created[digest]
         manifest = self._manifest(digest)
-        if _is_index(manifest):
+        if shapes.is_index(manifest):
             entry = pick_platform(manifest, self.options.platform)
             if entry is None:
                 available = sorted(
                     "/".join(p for p in (plat.get("os"), plat.get("architecture"), plat.get("variant")) if p)
-                    for plat in (e.get("platform") or {} for e in manifest.get("manifests") or [])
+                    for plat in (e.get("platform") or {} for e in manifest["manifests"])
                 )
                 raise InputError(
                     f"{self.name}@{digest} has no {self.options.platform} image (it has: "
                     f"{', '.join(available) or 'none'}): pass --platform"
                 )
-            manifest = self._manifest(str(entry.get("digest")))
-        config = manifest.get("config") or {}
-        when = None
-        config_digest = config.get("digest")
-        if isinstance(config_digest, str):
-            when = parse_time(self._blob_json(config_digest).get("created"))
+            manifest = self._manifest(str(entry["digest"]))
+            if shapes.is_index(manifest):
+                raise RemoteError(f"registry {self.ref.registry}: {entry['digest']} is an index in an index")
+        config_digest = manifest["config"]["digest"]
+        response = self._http.get(
+            f"{self._http.base}{quote(self._path)}/blobs/{config_digest}",
+            scope=self._scope,
+            limit=bounded.CONFIG_LIMIT,
+        )
+        self._expect_ok(response.status_code, f"get config blob {config_digest}")
+        with self._malformed():
+            config = shapes.config(
+                self._verified_json(response.content, config_digest), f"blob {config_digest}"
+            )
+        when = parse_time(config.get("created"))
         self._created[digest] = when
         return when
 
@@ -216,26 +250,30 @@ class OciRegistry:
         if digest not in self._manifests:
             response = self._http.get(self._manifest_url(digest), accept=MANIFEST_ACCEPT, scope=self._scope)
             self._expect_ok(response.status_code, f"get manifest {digest}")
-            self._manifests[digest] = self._decode(response.content, digest)
+            self._manifests[digest] = self._manifest_body(response, digest)
         return self._manifests[digest]
 
-    def _blob_json(self, digest: str) -> dict[str, Any]:
-        response = self._http.get(f"{self._http.base}{quote(self._path)}/blobs/{digest}", scope=self._scope)
-        self._expect_ok(response.status_code, f"get config blob {digest}")
-        return self._decode(response.content, digest)
+    def _manifest_body(self, response: Answer, digest: str) -> dict[str, Any]:
+        """Return the manifest in `response`, checked against `digest` and the manifest shapes."""
+        with self._malformed():
+            value = self._verified_json(response.content, digest)
+            return shapes.manifest(value, response.headers.get("Content-Type"), digest)
 
-    def _decode(self, content: bytes, digest: str) -> dict[str, Any]:
+    def _verified_json(self, content: bytes, digest: str) -> Any:
         """Parse JSON content, refusing bytes that do not match the digest they were fetched by."""
-        algorithm, _, expected = digest.partition(":")
-        if algorithm == "sha256" and hashlib.sha256(content).hexdigest() != expected.lower():
+        algorithm = digest.partition(":")[0]
+        actual = shapes.content_digest(content, algorithm)
+        if actual is not None and actual != digest:
             raise RemoteError(f"registry {self.ref.registry}: content of {digest} does not match its digest")
+        return shapes.load_json(content, digest)
+
+    @contextlib.contextmanager
+    def _malformed(self) -> Iterator[None]:
+        """Turn a Malformed answer into one line naming the registry (exit 1)."""
         try:
-            value = json.loads(content)
-        except ValueError:
-            raise RemoteError(f"registry {self.ref.registry}: {digest} is not JSON") from None
-        if not isinstance(value, dict):
-            raise RemoteError(f"registry {self.ref.registry}: {digest} is not a JSON object")
-        return value
+            yield
+        except shapes.Malformed as exc:
+            raise RemoteError(f"registry {self.ref.registry}: malformed answer: {exc}") from None
 
     def _manifest_url(self, reference: str) -> str:
         return f"{self._http.base}{quote(self._path)}/manifests/{quote(reference, safe=':')}"
@@ -243,9 +281,3 @@ class OciRegistry:
     def _expect_ok(self, status: int, what: str) -> None:
         if status != 200:
             raise RemoteError(f"registry {self.ref.registry}: {what} failed (HTTP {status})")
-
-
-def _is_index(manifest: dict[str, Any]) -> bool:
-    return manifest.get("mediaType") in INDEX_TYPES or (
-        "manifests" in manifest and "config" not in manifest and "layers" not in manifest
-    )

@@ -17,9 +17,19 @@ from updater.domain.semver import parse_range, parse_version
 from updater.domain.tags import TemplateVars
 from updater.infra import retry
 from updater.infra.errors import InputError
-from updater.registry.base import Registry
+from updater.registry.base import Registry, RepositoryNotFound
+from updater.registry.shapes import shown
 from updater.resolve.strategies import pick
-from updater.resolve.types import KINDS, Candidate, NoMatchingTag, Resolution, Strategy, _Filter, _Lookup
+from updater.resolve.types import (
+    KINDS,
+    WAIT_HINT,
+    Candidate,
+    NoMatchingTag,
+    Resolution,
+    Strategy,
+    _Filter,
+    _Lookup,
+)
 
 
 def commit_sha(explicit: str | None = None, cwd: str | None = None) -> str | None:
@@ -66,7 +76,11 @@ def resolve(
     *,
     progress: Callable[[str], None] | None = None,
 ) -> Resolution:
-    """Return the tag the strategy picks; NoMatchingTag (exit 2) when none does within --wait."""
+    """Return the tag the strategy picks; NoMatchingTag (exit 2) when none does within --wait.
+
+    While waiting, a missing tag and a missing repository (RepositoryNotFound) are both "not yet";
+    tags the registry lists that are not valid OCI tags are dropped and noted for --explain.
+    """
     _validate(strategy)
     start = registry.requests
     created_cache: dict[str, datetime | None] = {}
@@ -74,13 +88,25 @@ def resolve(
     def attempt() -> Resolution:
         lookup = _Lookup(registry, created_cache)
         tag, digest, created, candidates = pick(lookup, strategy, variables, _Filter.of(strategy))
+        dropped = [
+            Candidate(shown(name, 60), False, "not a valid OCI tag: ignored") for name in lookup.invalid
+        ]
         return Resolution(
-            registry.name, tag, digest, created, strategy.kind, tuple(candidates), registry.requests - start
+            registry.name,
+            tag,
+            digest,
+            created,
+            strategy.kind,
+            tuple(candidates + dropped),
+            registry.requests - start,
         )
 
     if strategy.wait <= 0:
-        return attempt()
-    missing: list[NoMatchingTag] = []
+        try:
+            return attempt()
+        except (NoMatchingTag, RepositoryNotFound) as exc:
+            raise type(exc)(exc.message + WAIT_HINT) from None
+    missing: list[NoMatchingTag | RepositoryNotFound] = []
 
     def poll_once() -> Resolution | None:
         if missing:  # a later poll: answers about tags cached by the last one may be stale
@@ -89,7 +115,7 @@ def resolve(
                 forget()
         try:
             return attempt()
-        except NoMatchingTag as exc:
+        except (NoMatchingTag, RepositoryNotFound) as exc:  # not yet: CI has not pushed it
             missing[:] = [exc]
             return None
 
@@ -99,8 +125,8 @@ def resolve(
 
     result = retry.poll(poll_once, strategy.wait, on_wait)
     if result is None:
-        reason = missing[0].message if missing else f"no tag of {registry.name} matched"
-        raise NoMatchingTag(f"{reason} (waited {strategy.wait:g}s)")
+        last = missing[0] if missing else NoMatchingTag(f"no tag of {registry.name} matched")
+        raise type(last)(f"{last.message} (waited {strategy.wait:g}s)")
     return result
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from updater.domain.tags import MOVING_TAGS
+from updater.domain.tags import is_moving, is_valid_tag
 from updater.infra.errors import InputError
 from updater.registry.base import Registry, TagInfo
 
@@ -51,7 +51,13 @@ class Resolution:
 
 
 class NoMatchingTag(InputError):
-    """No tag satisfies the strategy (yet): the user's input or CI's push is missing, exit 2."""
+    """No tag satisfies the strategy (yet): the user's input or CI's push is missing, exit 2.
+
+    The message says what is missing; the resolver adds WAIT_HINT when the run does not wait.
+    """
+
+
+WAIT_HINT = ", or pass --wait DURATION"
 
 
 def _compile(pattern: str, option: str) -> re.Pattern[str]:
@@ -76,7 +82,7 @@ class _Filter:
         if self.include is not None:
             if not self.include.search(tag):
                 return f"does not match include /{self.include.pattern}/"
-        elif tag in MOVING_TAGS:
+        elif is_moving(tag):
             return "a moving tag (give --include to allow it)"
         for pattern in self.exclude:
             if pattern.search(tag):
@@ -100,25 +106,32 @@ class _Lookup:
     created_cache: dict[str, datetime | None]
     listed: dict[str, TagInfo] = field(default_factory=dict)
     digests: dict[str, str | None] = field(default_factory=dict)
+    invalid: list[str] = field(default_factory=list)
 
     def tags(self) -> list[TagInfo]:
-        infos = self.registry.list_tags()
+        """Return the listed tags that are valid OCI tags; the others are kept in `invalid` for --explain."""
+        infos = []
+        for info in self.registry.list_tags():
+            if is_valid_tag(info.tag):
+                infos.append(info)
+            else:
+                self.invalid.append(info.tag)
         self.listed = {info.tag: info for info in infos}
         return infos
 
-    def digest(self, tag: str) -> str | None:
+    def digest(self, tag: str, *, read_manifest: bool = False) -> str | None:
         info = self.listed.get(tag)
         if info is not None and info.digest:
             return info.digest
         if tag not in self.digests:
-            self.digests[tag] = self.registry.digest(tag)
+            self.digests[tag] = self.registry.digest(tag, read_manifest=read_manifest)
         return self.digests[tag]
 
     def created(self, tag: str) -> datetime | None:
         info = self.listed.get(tag)
         if info is not None and info.created is not None:
             return info.created
-        digest = self.digest(tag)
+        digest = self.digest(tag, read_manifest=True)  # one GET for digest and manifest
         if digest is None:
             return None
         if digest not in self.created_cache:

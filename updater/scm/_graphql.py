@@ -18,7 +18,29 @@ PR_FIELDS = (
     " labels(first: 100) { nodes { name } } assignees(first: 100) { nodes { login } }"
     " reviewRequests(first: 100) { nodes { requestedReviewer {"
     " ... on User { login } ... on Team { slug } } } }"
+    " latestReviews(first: 100) { nodes { author { login } } }"
 )
+# What supersede detection needs of the other open PRs (a page of 100 stays small).
+OPEN_FIELDS = "id number url headRefName body headRef { id }"
+OPEN_PAGE = "pageInfo { hasNextPage endCursor }"
+# `PullRequest.mergeStateStatus` is a schema preview: GitHub serves it only to requests whose Accept
+# header names this media type (https://docs.github.com/en/graphql/overview/schema-previews, "Merge
+# info preview"). No other field we select is under preview.
+PREVIEW_ACCEPT = "application/vnd.github.merge-info-preview+json"
+PREVIEW_FIELDS = ("mergeStateStatus", "canBeRebased")
+# The repository settings that allow each merge method (REST merge_method -> GraphQL field).
+METHOD_FIELDS = {
+    "merge": "mergeCommitAllowed",
+    "squash": "squashMergeAllowed",
+    "rebase": "rebaseMergeAllowed",
+}
+
+
+def accept_for(query: str) -> str | None:
+    """The Accept header a document needs: the preview media type when it selects a preview field."""
+    return PREVIEW_ACCEPT if any(name in query for name in PREVIEW_FIELDS) else None
+
+
 # The hidden line a PR body ends with, naming what the PR changes (see PullRequestSpec.covers).
 COVERS_MARK = "<!-- updater:covers"
 BLOB_FIELDS = "oid mode object { ... on Blob { text isBinary isTruncated } }"
@@ -50,7 +72,10 @@ class PullRequest:
     head_ref_id: str | None = None
     labels: frozenset[str] = frozenset()
     assignees: frozenset[str] = frozenset()
-    reviewers: frozenset[str] = frozenset()  # logins and team slugs
+    reviewers: frozenset[str] = frozenset()  # users whose review is requested (logins)
+    team_reviewers: frozenset[str] = frozenset()  # teams whose review is requested (slugs)
+    # users who reviewed: GitHub drops a reviewer from the requests once they review
+    reviewed: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -70,7 +95,11 @@ class Snapshot:
     head_parents: tuple[str, ...] = ()
     head_changed: int | None = None
     head_blobs: dict[str, str | None] = field(default_factory=dict)
-    pulls: tuple[PullRequest, ...] = ()
+    pulls: tuple[PullRequest, ...] = ()  # open PRs into the base, first page (see `more_pulls`)
+    ours: PullRequest | None = None  # the open PR of our head into the base, looked up by name
+    more_pulls: str | None = None  # the cursor of the next page of open PRs, when there is one
+    merge_methods: frozenset[str] = frozenset(METHOD_FIELDS)  # merge | squash | rebase, as allowed
+    scratch_ref_id: str | None = None  # the scratch branch a previous update left behind
 
 
 def blob_oid(content: bytes) -> str:
@@ -92,13 +121,17 @@ def snapshot_query(paths: tuple[str, ...], with_head: bool) -> str:
         head = (
             " head: ref(qualifiedName: $head) { id target { oid ... on Commit {"
             f" parents(first: 2) {{ nodes {{ oid }} }} changedFilesIfAvailable {blobs} }} }} }}"
-            " open: pullRequests(states: [OPEN], baseRefName: $baseName, first: 100)"
+            " scratch: ref(qualifiedName: $scratch) { id }"
+            " ours: pullRequests(states: [OPEN], headRefName: $headName, baseRefName: $baseName, first: 1)"
             f" {{ nodes {{ {PR_FIELDS} }} }}"
+            " open: pullRequests(states: [OPEN], baseRefName: $baseName, first: 100)"
+            f" {{ {OPEN_PAGE} nodes {{ {OPEN_FIELDS} }} }}"
         )
-        decl += ", $head: String!, $baseName: String!"
+        decl += ", $head: String!, $headName: String!, $baseName: String!, $scratch: String!"
     return (
         f"query($owner: String!, $name: String!, $base: String!{decl}) {{"
         " repository(owner: $owner, name: $name) { id autoMergeAllowed"
+        f" {' '.join(METHOD_FIELDS.values())}"
         " base: ref(qualifiedName: $base) { id target { oid ... on Commit { message tree { oid }"
         f" parents(first: 1) {{ nodes {{ oid }} }} {files} }} }} }}{head} }} }}"
     )
@@ -117,6 +150,7 @@ def parse_snapshot(data: dict[str, Any], paths: tuple[str, ...]) -> Snapshot:
         base_tree=(target.get("tree") or {}).get("oid"),
         base_message=target.get("message") or "",
         base_parent=parents[0] if parents else None,
+        merge_methods=frozenset(m for m, name in METHOD_FIELDS.items() if repo.get(name, True)),
     )
     for i, path in enumerate(paths):
         snap.files[path] = parse_file(path, target.get(f"f{i}"))
@@ -130,8 +164,19 @@ def parse_snapshot(data: dict[str, Any], paths: tuple[str, ...]) -> Snapshot:
         for i, path in enumerate(paths):
             entry = htarget.get(f"h{i}")
             snap.head_blobs[path] = entry["oid"] if entry else None
-    snap.pulls = tuple(parse_pull(n) for n in (repo.get("open") or {}).get("nodes", []))
+    snap.pulls, snap.more_pulls = parse_pulls(repo.get("open"))
+    ours = (repo.get("ours") or {}).get("nodes") or []
+    snap.ours = parse_pull(ours[0]) if ours else None
+    snap.scratch_ref_id = (repo.get("scratch") or {}).get("id")
     return snap
+
+
+def parse_pulls(connection: dict[str, Any] | None) -> tuple[tuple[PullRequest, ...], str | None]:
+    """A page of open PRs, and the cursor of the next page (None when it is the last)."""
+    connection = connection or {}
+    info = connection.get("pageInfo") or {}
+    cursor = info.get("endCursor") if info.get("hasNextPage") else None
+    return tuple(parse_pull(n) for n in connection.get("nodes") or []), cursor
 
 
 def parse_file(path: str, entry: dict[str, Any] | None) -> FileState:
@@ -154,10 +199,13 @@ def covered(body: str) -> set[str]:
 
 
 def parse_pull(node: dict[str, Any]) -> PullRequest:
-    reviewers = set()
+    users, teams = set(), set()
     for n in (node.get("reviewRequests") or {}).get("nodes", []):
         who = n.get("requestedReviewer") or {}
-        reviewers.add(who.get("login") or who.get("slug") or "")
+        if who.get("slug"):
+            teams.add(str(who["slug"]))
+        elif who.get("login"):
+            users.add(str(who["login"]))
     return PullRequest(
         id=node["id"],
         number=node["number"],
@@ -173,9 +221,22 @@ def parse_pull(node: dict[str, Any]) -> PullRequest:
         head_ref_id=(node.get("headRef") or {}).get("id"),
         labels=frozenset(n["name"] for n in (node.get("labels") or {}).get("nodes", [])),
         assignees=frozenset(n["login"] for n in (node.get("assignees") or {}).get("nodes", [])),
-        reviewers=frozenset(reviewers - {""}),
+        reviewers=frozenset(users),
+        team_reviewers=frozenset(teams),
+        reviewed=frozenset(
+            str((n.get("author") or {}).get("login"))
+            for n in (node.get("latestReviews") or {}).get("nodes") or []
+            if (n.get("author") or {}).get("login")
+        ),
     )
 
+
+OPEN_PULLS_QUERY = (
+    "query($owner: String!, $name: String!, $baseName: String!, $after: String!) {"
+    " repository(owner: $owner, name: $name) {"
+    f" open: pullRequests(states: [OPEN], baseRefName: $baseName, first: 100, after: $after)"
+    f" {{ {OPEN_PAGE} nodes {{ {OPEN_FIELDS} }} }} }} }}"
+)
 
 BLOB_QUERY = (
     "query($owner: String!, $name: String!, $expr: String!) { repository(owner: $owner, name: $name) {"
@@ -197,12 +258,15 @@ CHECKS_QUERY = (
     " object(oid: $oid) { ... on Commit { statusCheckRollup { state } } } } }"
 )
 
+# A page of a file's history: `first` at most 100, the next page `after` the previous endCursor.
 HISTORY_QUERY = (
-    "query($owner: String!, $name: String!, $ref: String!, $path: String!, $first: Int!) {"
+    "query($owner: String!, $name: String!, $ref: String!, $path: String!, $first: Int!, $after: String) {"
     " repository(owner: $owner, name: $name) { ref(qualifiedName: $ref) { target { ... on Commit {"
-    " history(first: $first, path: $path) { nodes { oid committedDate author { name email date }"
+    " history(first: $first, path: $path, after: $after) { pageInfo { hasNextPage endCursor }"
+    " nodes { oid committedDate author { name email date }"
     f" file(path: $path) {{ {BLOB_FIELDS} }} }} }} }} }} }} }} }}"
 )
+PAGE_SIZE = 100  # GitHub's maximum `first` on any connection
 
 
 @dataclass(frozen=True)
@@ -223,9 +287,15 @@ def mutation(parts: list[Part]) -> tuple[str, dict[str, Any]]:
     return f"mutation({decl}) {{ {body} }}", {p.alias: p.input for p in parts}
 
 
-def create_ref(repo_id: str, branch: str, oid: str) -> Part:
+def scratch_branch(head: str) -> str:
+    """The branch a PR update builds its commit on, so that the open PR's head moves only once, to a
+    commit the base does not contain (a head the base contains closes the PR as merged)."""
+    return f"updater-scratch/{head}"
+
+
+def create_ref(repo_id: str, branch: str, oid: str, alias: str = "ref") -> Part:
     return Part(
-        "ref",
+        alias,
         "createRef",
         "CreateRefInput",
         {"repositoryId": repo_id, "name": qualified(branch), "oid": oid},
@@ -233,9 +303,10 @@ def create_ref(repo_id: str, branch: str, oid: str) -> Part:
     )
 
 
-def reset_ref(ref_id: str, oid: str) -> Part:
+def reset_ref(ref_id: str, oid: str, alias: str = "ref") -> Part:
+    """Point a ref at `oid`, forced (never on an open PR's head with a commit the base contains)."""
     return Part(
-        "ref", "updateRef", "UpdateRefInput", {"refId": ref_id, "oid": oid, "force": True}, "ref { id }"
+        alias, "updateRef", "UpdateRefInput", {"refId": ref_id, "oid": oid, "force": True}, "ref { id }"
     )
 
 

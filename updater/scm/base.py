@@ -60,6 +60,7 @@ class Outcome:
     pr_number: int | None = None
     pr_url: str | None = None
     merged: bool = False
+    merge: str | None = None  # auto-merge: "direct" (merged by updater) or "armed" (GitHub merges later)
     notes: tuple[str, ...] = field(default=())
 
 
@@ -71,6 +72,7 @@ class Revision:
     author: str
     date: datetime
     content: bytes | None
+    message: str = ""  # the commit message, where the backend reads it (git); "" otherwise
 
 
 class Backend(Protocol):

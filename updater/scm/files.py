@@ -1,16 +1,18 @@
 """The files backend: edit the values files in place, for users who commit themselves.
 
 There is no branch and no history here: `read` ignores the branch, and `history` refuses with a
-clear error. All files are written or none: each new content goes to a temporary file next to its
-target first, and the renames happen only once every temporary file exists.
+clear error. All files are written or none: each new content goes to a temporary file first (in the
+repository's git directory, where no commit picks it up), and the renames happen only once every
+temporary file exists. Every path component is checked on each read and write: no symlink is followed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
 from pathlib import Path
 
+from updater.infra import atomic, safeio
 from updater.infra.errors import InputError
 from updater.scm.base import CommitRequest, Editor, Outcome, Revision
 
@@ -27,10 +29,7 @@ class FilesBackend:
 
     def read(self, branch: str, path: str) -> bytes | None:
         """Return the file's bytes on disk (the branch is meaningless here), or None if missing."""
-        full = self.root / path
-        if not full.is_file():
-            return None
-        return full.read_bytes()
+        return safeio.read_beneath(self.root, path)
 
     def apply(self, request: CommitRequest, editor: Editor) -> Outcome:
         """Run `editor` on the files on disk and write what changed; no commit is made."""
@@ -39,22 +38,19 @@ class FilesBackend:
         if not changed:
             return Outcome(changed=False)
         staged: list[tuple[str, Path]] = []
+        current = changed[0]
         try:
-            for path in changed:
-                target = self.root / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(files[path])
-                if target.exists():
-                    os.chmod(tmp, target.stat().st_mode & 0o7777)
-                staged.append((tmp, target))
+            for current in changed:
+                safeio.check_beneath(self.root, current)
+                staged.append((atomic.stage(self.root / current, files[current]), self.root / current))
+            for temp, target in staged:
+                current = target.relative_to(self.root).as_posix()
+                os.replace(temp, target)
         except OSError as exc:
-            for tmp, _ in staged:
-                os.unlink(tmp)
-            raise InputError(f"{exc.filename}: cannot write: {exc.strerror}") from exc
-        for tmp, target in staged:
-            os.replace(tmp, target)
+            for temp, _ in staged:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+            raise atomic.cannot_write(current, self.root / current, exc) from exc
         return Outcome(
             changed=True, files=tuple(changed), notes=("files written in place; commit them yourself",)
         )

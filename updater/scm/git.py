@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from updater.infra import redact, retry
+from updater.infra import redact, retry, safeio
 from updater.infra.errors import InputError, RemoteError
 from updater.scm.base import Author, CommitRequest, Editor, Outcome, Revision
 
@@ -33,6 +33,7 @@ T = TypeVar("T")
 DEFAULT_AUTHOR = Author("updater", "updater@users.noreply.localhost")
 # Lost races are expected when many pipelines bump one branch: allow many quick, jittered rounds.
 RACE_ATTEMPTS = 40
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _REJECTED = re.compile(
     r"\[rejected\]|non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref"
 )
@@ -53,6 +54,37 @@ def _register_url_secret(url: str) -> None:
         redact.register(urllib.parse.unquote(parsed.password))
 
 
+def _header_env(url_prefix: str, header: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """Return GIT_CONFIG_* variables adding `http.URL_PREFIX.extraheader`, after the caller's own."""
+    count = environ.get("GIT_CONFIG_COUNT", "")
+    index = int(count) if count.isdigit() else 0  # keep the caller's own GIT_CONFIG_* entries
+    return {
+        "GIT_CONFIG_COUNT": str(index + 1),
+        f"GIT_CONFIG_KEY_{index}": f"http.{url_prefix}.extraheader",
+        f"GIT_CONFIG_VALUE_{index}": header,
+    }
+
+
+def split_credentials(remote: str, environ: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """Return the remote without `user:password@`, and the git environment that sends them instead.
+
+    A password in the URL would show in `ps` (git passes the URL to git-remote-http in argv) and be
+    stored in the clone's .git/config. Like the GitHub token, it travels as an Authorization header
+    scoped to the server, in GIT_CONFIG_* variables: the environment of our own git processes only.
+    """
+    url = urllib.parse.urlsplit(remote)
+    if url.scheme not in ("http", "https") or url.password is None:
+        return remote, {}
+    user = urllib.parse.unquote(url.username or "")
+    password = urllib.parse.unquote(url.password)
+    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+    for secret in (url.password, password, basic):
+        redact.register(secret)
+    server = url.netloc.rpartition("@")[2]
+    bare = urllib.parse.urlunsplit(url._replace(netloc=server))
+    return bare, _header_env(f"{url.scheme}://{server}/", f"AUTHORIZATION: basic {basic}", environ)
+
+
 def github_auth_env(remote: str, environ: Mapping[str, str]) -> dict[str, str]:
     """Return the git environment that sends GITHUB_TOKEN to the GitHub server, or {} for other remotes.
 
@@ -70,41 +102,38 @@ def github_auth_env(remote: str, environ: Mapping[str, str]) -> dict[str, str]:
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     redact.register(token)
     redact.register(basic)
-    count = environ.get("GIT_CONFIG_COUNT", "")
-    index = int(count) if count.isdigit() else 0  # keep the caller's own GIT_CONFIG_* entries
-    return {
-        "GIT_CONFIG_COUNT": str(index + 1),
-        f"GIT_CONFIG_KEY_{index}": f"http.{server.scheme}://{server.netloc}/.extraheader",
-        f"GIT_CONFIG_VALUE_{index}": f"AUTHORIZATION: basic {basic}",
-    }
+    return _header_env(f"{server.scheme}://{server.netloc}/", f"AUTHORIZATION: basic {basic}", environ)
 
 
 class GitBackend:
     """Backend over a git remote (URL or path); use as a context manager to remove the clone."""
 
     def __init__(self, remote: str, *, workdir: Path | None = None, token: str | None = None) -> None:
-        self.remote = remote
         _register_url_secret(remote)
+        environ = {**os.environ, **({"GITHUB_TOKEN": token} if token else {})}
+        # Credentials in the URL win over GITHUB_TOKEN (one Authorization header per request).
+        self.remote, self._auth = split_credentials(remote, environ)
+        if not self._auth:
+            self._auth = github_auth_env(remote, environ)
         self._tmp: str | None = None
         if workdir is None:
             self._tmp = tempfile.mkdtemp(prefix="updater-git-")
             workdir = Path(self._tmp)
         self.dir = workdir
-        self._auth = github_auth_env(remote, {**os.environ, **({"GITHUB_TOKEN": token} if token else {})})
         self._fetched: set[str] = set()
         self._full: set[str] = set()
         if not (workdir / ".git").exists():
             workdir.mkdir(parents=True, exist_ok=True)
             self._git("init", "-q")
-            self._git("remote", "add", "origin", remote)
+            self._git("remote", "add", "origin", self.remote)
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _run(
-        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None, stdin: bytes | None = None
     ) -> subprocess.CompletedProcess[bytes]:
         full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **self._auth, **(env or {})}
         log.debug("git %s", " ".join(args))
-        result = subprocess.run(["git", *args], cwd=self.dir, env=full_env, capture_output=True)
+        result = subprocess.run(["git", *args], cwd=self.dir, env=full_env, capture_output=True, input=stdin)
         if check and result.returncode != 0:
             raise RemoteError(f"git {args[0]} failed: {_first_error(result.stderr)}")
         return result
@@ -149,17 +178,44 @@ class GitBackend:
         """Return the file's bytes at the remote head of `branch`, or None if it does not exist."""
         if branch not in self._fetched:
             self._fetch(branch)
-        listed = self._run("ls-tree", "-z", f"refs/remotes/origin/{branch}", "--", path, check=False)
-        entry = listed.stdout.split(b"\0")[0] if listed.returncode == 0 else b""
-        if not entry:
+        entry = self._tree_entry(branch, path)
+        if entry is None:
+            self._refuse_linked_parent(branch, path)
             return None
-        mode, kind, blob = entry.partition(b"\t")[0].decode().split()
+        mode, kind, blob, size = entry
         if kind != "blob":
             return None
+        if mode != "120000" and size > safeio.MAX_FILE_BYTES:
+            raise safeio.too_big(f"{path} on branch {branch}", size)
         content = self._run("cat-file", "blob", blob).stdout
         if mode == "120000":
             raise _symlink_error(path, branch, content)
         return content
+
+    def _tree_entry(self, branch: str, path: str) -> tuple[str, str, str, int] | None:
+        """Return (mode, type, object, size) of `path` at the fetched head of `branch`, or None."""
+        listed = self._run("ls-tree", "-l", "-z", f"refs/remotes/origin/{branch}", "--", path, check=False)
+        entry = listed.stdout.split(b"\0")[0] if listed.returncode == 0 else b""
+        if not entry:
+            return None
+        mode, kind, obj, size = entry.partition(b"\t")[0].decode().split()
+        return mode, kind, obj, int(size) if size.isdigit() else 0
+
+    def _refuse_linked_parent(self, branch: str, path: str) -> None:
+        """A path under a directory that the branch holds as a symlink is refused, naming the link."""
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            prefix = "/".join(parts[:depth])
+            entry = self._tree_entry(branch, prefix)
+            if entry is None or entry[1] != "blob":
+                continue
+            if entry[0] == "120000":
+                target = self._run("cat-file", "blob", entry[2]).stdout.decode("utf-8", "replace")
+                raise InputError(
+                    f"{path}: {prefix} is a symlink on branch {branch} (to {target}): "
+                    "refusing to follow it; name the real path in the config"
+                )
+            return
 
     def apply(self, request: CommitRequest, editor: Editor) -> Outcome:
         """Run `editor` on the remote head, commit once, push; on a lost race redo it on the new head."""
@@ -176,14 +232,14 @@ class GitBackend:
                 "checkout", "-q", "--force", "-B", request.branch, f"refs/remotes/origin/{request.branch}"
             )
             self._git("clean", "-q", "-fdx")
-            files = editor(self._read_worktree)
-            changed = sorted(path for path, data in files.items() if self._read_worktree(path) != data)
+            read = self._worktree_reader(request.branch)
+            files = editor(read)
+            changed = sorted(path for path, data in files.items() if read(path) != data)
             if not changed:
                 return Outcome(changed=False)
             for path in changed:
-                full = self.dir / path
-                full.parent.mkdir(parents=True, exist_ok=True)
-                full.write_bytes(files[path])
+                # Checked again component by component: nothing outside the clone is ever written.
+                safeio.write_beneath(self.dir, path, files[path], where=f" on branch {request.branch}")
             self._git("add", "--", *changed)
             self._commit(request)
             commit = self._git("rev-parse", "HEAD").strip()
@@ -205,20 +261,43 @@ class GitBackend:
         out = self._git(
             "log",
             f"-n{limit}",
-            "--format=%H%x00%an <%ae>%x00%aI",
+            "--format=%x1e%H%x00%an <%ae>%x00%aI%x00%B",
             f"refs/remotes/origin/{branch}",
             "--",
             path,
         )
+        # One record per commit (a message may span lines): hash, author, date, message.
+        entries = [record.split("\0", 3) for record in out.split("\x1e")[1:]]
+        # One call gives every version's size: none over the limit is read into memory.
+        names = "".join(f"{entry[0]}:{path}\n" for entry in entries).encode()
+        checked = self._run("cat-file", "--batch-check=%(objecttype) %(objectsize)", stdin=names).stdout
         revisions = []
-        for line in out.splitlines():
-            commit, author, date = line.split("\0")
-            shown = self._run("cat-file", "blob", f"{commit}:{path}", check=False)
-            content = shown.stdout if shown.returncode == 0 else None
+        for (commit, author, date, message), kind_size in zip(
+            entries, checked.decode().splitlines(), strict=True
+        ):
+            kind, _, size = kind_size.partition(" ")
+            if kind == "blob" and size.isdigit() and int(size) > safeio.MAX_FILE_BYTES:
+                raise safeio.too_big(f"{path} at commit {commit[:12]}", int(size))
+            shown = self._run("cat-file", "blob", f"{commit}:{path}", check=False) if kind == "blob" else None
+            content = shown.stdout if shown is not None and shown.returncode == 0 else None
             revisions.append(
-                Revision(commit=commit, author=author, date=datetime.fromisoformat(date), content=content)
+                Revision(commit, author, datetime.fromisoformat(date), content, message.strip("\n"))
             )
         return revisions
+
+    def descends(self, branch: str, commit: str, revision: str) -> bool:
+        """True when `revision` (a full SHA) is `commit` or a descendant of it; fetches `branch` in full.
+
+        For the deploy wait: Argo CD may report a commit that landed after ours. The revision comes
+        from a remote answer, so anything but a hex SHA is refused before it can reach git's argv.
+        """
+        if revision == commit:
+            return True
+        if not (_SHA.fullmatch(revision) and _SHA.fullmatch(commit)):
+            return False
+        self._full.discard(branch)  # the branch may have moved since: fetch what Argo CD saw
+        self._fetch(branch, full=True)
+        return self._run("merge-base", "--is-ancestor", commit, revision, check=False).returncode == 0
 
     def default_branch(self) -> str:
         """Return the branch the remote's HEAD points to (what environments without a branch use)."""
@@ -252,15 +331,17 @@ class GitBackend:
         self.close()
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _read_worktree(self, path: str) -> bytes | None:
-        full = self.dir / path
-        if full.is_symlink():
-            raise _symlink_error(
-                path, self._git("branch", "--show-current").strip(), os.readlink(full).encode()
-            )
-        if not full.is_file():
-            return None
-        return full.read_bytes()
+    def _worktree_reader(self, branch: str) -> Callable[[str], bytes | None]:
+        """Return a reader of the checked-out branch that follows no symlink in any path component.
+
+        Each read is checked afresh: after a lost race the new head may hold a symlink where the
+        previous one had a directory.
+        """
+
+        def read(path: str) -> bytes | None:
+            return safeio.read_beneath(self.dir, path, where=f" on branch {branch}")
+
+        return read
 
     def _commit(self, request: CommitRequest) -> None:
         author = request.author or _env_author()

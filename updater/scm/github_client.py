@@ -31,6 +31,37 @@ class RateLimited(retry.Transient):
     """A rate limit answer: GitHub refused the request, so a write it carried did not happen."""
 
 
+class _Passthrough(Exception):
+    """Carries a non-rate-limit failure out of `resend_when_limited`'s retry loop untouched."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def resend_when_limited(fn: Callable[[], T]) -> T:
+    """Return fn(), re-sending the same request after a rate limit answer (waiting as GitHub asks).
+
+    A request answered with a rate limit was not performed ("Rate limits for the REST API",
+    https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api), so it is re-sent as
+    it was, without reading the state again; any other failure is raised at once for the caller to
+    handle (a write whose answer was lost must be checked, not re-sent).
+    """
+
+    def attempt() -> T:
+        try:
+            return fn()
+        except RateLimited:
+            raise
+        except retry.Transient as exc:
+            raise _Passthrough(exc) from None
+
+    try:
+        return retry.call(attempt)
+    except _Passthrough as wrapped:
+        raise wrapped.error from None
+
+
 class GitHubHTTPError(Exception):
     """A definite, non-retryable answer from GitHub (REST status, or GraphQL error type)."""
 
@@ -167,8 +198,11 @@ class GitHubClient:
         payload = {"query": query, "variables": {"owner": self.owner, "name": self.name, **variables}}
         if query.startswith("mutation"):
             payload["variables"] = variables
+        accept = gql.accept_for(query)  # a schema preview's media type, when the document selects one
+        extra = {"Accept": accept} if accept else None
+        url = self.requester.graphql_url
         headers, body = translate(
-            lambda: self.requester.requestJsonAndCheck("POST", self.requester.graphql_url, input=payload),
+            lambda: self.requester.requestJsonAndCheck("POST", url, headers=extra, input=payload),
             what,
             self.repository,
         )
@@ -257,13 +291,24 @@ class GitHubClient:
         return base64.b64decode(data["content"])
 
     def history(self, branch: str, path: str, limit: int = 50) -> list[Revision]:
-        variables = {"ref": gql.qualified(branch), "path": path, "first": limit}
-        data = guarded_query(self, gql.HISTORY_QUERY, variables, f"history of {path}")
-        ref = data["repository"].get("ref")
-        if ref is None:
-            raise RemoteError(f"history of {path}: branch {branch!r} does not exist in {self.repository}")
+        """The file's last `limit` versions, newest first, a page of at most 100 per request."""
+        nodes: list[dict[str, Any]] = []
+        after: str | None = None
+        while len(nodes) < limit:
+            first = min(gql.PAGE_SIZE, limit - len(nodes))
+            variables = {"ref": gql.qualified(branch), "path": path, "first": first, "after": after}
+            data = guarded_query(self, gql.HISTORY_QUERY, variables, f"history of {path}")
+            ref = data["repository"].get("ref")
+            if ref is None:
+                raise RemoteError(f"history of {path}: branch {branch!r} does not exist in {self.repository}")
+            history = ref["target"]["history"]
+            nodes.extend(history["nodes"])
+            info = history.get("pageInfo") or {}
+            after = info.get("endCursor")
+            if not info.get("hasNextPage") or not after:
+                break
         revisions = []
-        for node in ref["target"]["history"]["nodes"]:
+        for node in nodes:
             entry = node.get("file")
             content = self.blob_content(path, {**entry["object"], "oid": entry["oid"]}) if entry else None
             author = node.get("author") or {}

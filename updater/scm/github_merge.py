@@ -15,7 +15,7 @@ from updater.infra import retry
 from updater.infra.errors import RemoteError
 from updater.scm import _graphql as gql
 from updater.scm.base import CommitRequest, Outcome, PullRequestSpec
-from updater.scm.github_client import GitHubClient, GitHubHTTPError
+from updater.scm.github_client import GitHubClient, GitHubHTTPError, resend_when_limited
 
 FAILED_CHECKS = ("FAILURE", "ERROR")
 
@@ -31,17 +31,19 @@ def finish(
     """Return the outcome after merging (or arming auto-merge) and, if asked, waiting for the merge."""
     if pr is None:
         return outcome
-    merged = False
+    merged, how = False, None
     notes = list(outcome.notes)
     if not pr.auto_merge:
         merged, note = _merge_directly(gh, pr, spec.merge_method)
+        how = "direct" if merged else None
         if note:
             notes.append(note)
     else:
+        how = "armed"
         notes.append(f"auto-merge ({spec.merge_method}) enabled on #{pr.number}")
     if not merged and request.wait_merged is not None:
         merged = _wait(gh, pr, request.wait_merged)
-    return replace(outcome, merged=merged, notes=tuple(notes))
+    return replace(outcome, merged=merged, merge=how, notes=tuple(notes))
 
 
 def _merge_directly(gh: GitHubClient, pr: gql.PullRequest, method: str) -> tuple[bool, str | None]:
@@ -50,12 +52,20 @@ def _merge_directly(gh: GitHubClient, pr: gql.PullRequest, method: str) -> tuple
 
     def attempt() -> bool:
         body = {"merge_method": method, "sha": state["sha"]}
-        try:
-            gh.rest("PUT", f"/pulls/{pr.number}/merge", body, f"merge #{pr.number}")
+        try:  # a rate limit answer means the merge did not happen: the same request is re-sent
+            resend_when_limited(
+                lambda: gh.rest("PUT", f"/pulls/{pr.number}/merge", body, f"merge #{pr.number}")
+            )
         except GitHubHTTPError as exc:
             if exc.status == 409:  # head moved: merge only what we can see
                 state["sha"] = _pull(gh, pr.number)["headRefOid"]
                 raise retry.Transient(f"merge #{pr.number}: {exc.message}") from None
+            if exc.status == 405 and "not allowed" in exc.message.lower():
+                # "Merge commits are not allowed on this repository.": a setting, not a moment
+                raise RemoteError(
+                    f"merge #{pr.number}: {exc.message} Set pull-request merge-method in the config to a "
+                    "method the repository allows"
+                ) from None
             if exc.status == 405:  # not mergeable yet (checks running, mergeability being computed)
                 raise retry.Transient(f"merge #{pr.number}: {exc.message}") from None
             raise

@@ -8,7 +8,8 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from updater.domain.keypath import format_key_path
-from updater.yamledit._locate import Target, locate, split_reference
+from updater.yamledit._locate import Target, locate
+from updater.yamledit._refs import split_reference
 from updater.yamledit._scalar import DIGEST, TAG_AT_DIGEST, plain_reads_as_string, render, validate_value
 from updater.yamledit._shared import shared_changes
 from updater.yamledit._tree import (

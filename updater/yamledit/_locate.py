@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from updater.domain import imageref
 from updater.domain.keypath import format_key_path, parse_key_path
 from updater.infra.errors import InputError
+from updater.yamledit._refs import MARKER, same_repository, split_reference
 from updater.yamledit._tree import Alias, Context, Document, Mapping, Node, Scalar, Sequence
 from updater.yamledit.model import Locator, YamlEditError
 
@@ -237,30 +237,6 @@ def _target(doc: Document, visit: _Visit, *, reference: bool = False, digest: Ta
 # ---- images ----------------------------------------------------------------------------------------
 
 
-def split_reference(value: str, *, bare: bool = False) -> tuple[str, str | None, str | None] | None:
-    """Split "REPO[:TAG][@DIGEST]" into (REPO as written, TAG, DIGEST); None unless it has either.
-
-    With `bare`, a name without tag or digest is a reference too (a marked image line).
-    """
-    try:
-        ref = imageref.parse(value)
-    except InputError:
-        return None
-    if ref.layout is not None or not (bare or ref.tag or ref.digest) or value != value.strip():
-        return None
-    suffix = (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
-    return value[: len(value) - len(suffix)], ref.tag, ref.digest
-
-
-def same_repository(a: str, b: str) -> bool:
-    """True when two names are one repository under Docker's rules (`nginx` = docker.io/library/nginx)."""
-    try:
-        first, second = imageref.parse(a), imageref.parse(b)
-    except InputError:
-        return False
-    return (first.registry, first.repository) == (second.registry, second.repository)
-
-
 def _scalar_value(mapping: Mapping, key: str) -> str | None:
     entry = _lookup(mapping, key)
     return entry[1].value if entry is not None and isinstance(entry[1], Scalar) else None
@@ -313,16 +289,12 @@ def _image_mapping_tag_key(node: Mapping, repo: str) -> str | None:
 
 # ---- markers ---------------------------------------------------------------------------------------
 
-_MARKER = re.compile(
-    r"#\s*updater:\s*(?P<name>[^\s#]+)|#\s*\{\s*\"\$imagepolicy\"\s*:\s*\"(?P<setter>[^\"]+)\"\s*\}"
-)
-
 
 def _by_marker(ctx: Context, locator: Locator) -> list[Target]:
     assert locator.marker is not None
     wanted = locator.marker
     marked_lines: dict[int, bool] = {}  # line -> marks a whole image reference (Flux "ns:policy")
-    for match in _MARKER.finditer(ctx.text):
+    for match in MARKER.finditer(ctx.text):
         name, setter = match.group("name"), match.group("setter")
         if name == wanted or setter in (wanted, f"{wanted}:tag"):
             marked_lines[ctx.lines.line(match.start())] = setter == wanted and wanted.count(":") == 1
@@ -352,4 +324,4 @@ def _comment_follows(text: str, offset: int) -> bool:
     """True when only flow punctuation and blanks separate `offset` from a marker comment."""
     end = text.find("\n", offset)
     rest = text[offset : end if end >= 0 else len(text)]
-    return bool(_MARKER.match(rest.lstrip(" \t,}]")))
+    return bool(MARKER.match(rest.lstrip(" \t,}]")))

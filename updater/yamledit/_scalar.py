@@ -41,9 +41,23 @@ def validate_value(value: str, *, allow_digest: bool) -> None:
     raise YamlEditError(f"invalid value {value!r}: expected {what}")
 
 
+# Go's yaml.v2 (sigs.k8s.io/yaml, hence Helm) removes EVERY underscore from a plain scalar that starts
+# with a digit or a sign, then tries strconv.ParseInt/ParseUint with base 0 (0x, 0o, 0b prefixes, a
+# leading 0 = octal) and its float pattern: `0_x1`, `0__o7`, `1e_-5` are numbers there. Matched on the
+# underscore-free text; wider than Go (no range checks), which only ever adds quotes.
+_GO_NUMBER = re.compile(
+    r"""(?x)
+    [-+]?(?: 0[xX][0-9a-fA-F]+ | 0[oO][0-7]+ | 0[bB][01]+
+           | (?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)? )
+    """
+)
+
+
 def plain_reads_as_string(value: str) -> bool:
     """True when `value` written plain reads back as the same string under YAML 1.1, 1.2 and Helm."""
-    return bool(value) and not _NOT_A_STRING.fullmatch(value) and value[0] not in "-?:,[]{}#&*!|>'\"%@`"
+    if not value or value[0] in "-?:,[]{}#&*!|>'\"%@`" or _NOT_A_STRING.fullmatch(value):
+        return False
+    return not (value[0] in "0123456789+." and _GO_NUMBER.fullmatch(value.replace("_", "")))
 
 
 def render(value: str, style: str, *, flow: bool) -> str:

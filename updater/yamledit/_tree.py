@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from updater.yamledit.model import Locator, YamlEditError
+from updater.yamledit.model import Locator, TooDeep, YamlEditError
 
 BOM = "\ufeff"
 
@@ -144,7 +144,29 @@ def read(text: str, source: str, lines: Lines) -> tuple[list[Document], list[Any
     except YAMLError as exc:
         problem = " ".join(str(exc).split())
         raise YamlEditError(f"{source}:1: invalid YAML: {problem}; fix the file first") from None
+    _check_depth(events, source, lines, offset)
     return list(_compose(events, offset)), events, parser
+
+
+# Real values files nest a dozen levels; the readers here recurse per level, and Python's stack does not
+# reach far past a few hundred: deeper is refused with the line where it starts, before any recursion.
+MAX_DEPTH = 100
+
+
+def _check_depth(events: list[Any], source: str, lines: Lines, offset: int) -> None:
+    depth = 0
+    for event in events:
+        name = type(event).__name__
+        if name in ("MappingStartEvent", "SequenceStartEvent"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = lines.line(event.start_mark.index + offset)
+                raise TooDeep(
+                    f"{source}:{line}: nested more than {MAX_DEPTH} levels deep; "
+                    "values files this deep are not supported"
+                )
+        elif name in ("MappingEndEvent", "SequenceEndEvent"):
+            depth -= 1
 
 
 def _compose(events: list[Any], offset: int) -> Iterator[Document]:

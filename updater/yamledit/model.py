@@ -60,3 +60,7 @@ class Found:
 
 class YamlEditError(InputError):
     """The file cannot be edited as asked; the message starts with "SOURCE:LINE: " where there is a line."""
+
+
+class TooDeep(YamlEditError):
+    """The file is YAML nested deeper than the editor reads: refused as such, never taken for text."""

@@ -11,20 +11,12 @@ secret() {
   fi
 }
 
-# The CLI, and the Python it runs on: `python3` on PATH may be another interpreter without the package
-# (updater in its own virtualenv, as in the image or with pipx), so take the one its launcher names.
+# The CLI on PATH (the image's, or one installed with pipx/uv in an earlier step). Every call goes
+# through it, the reporting step too: no guess of which Python has the package.
 updater_bin="$(command -v updater || true)"
 if [ -z "$updater_bin" ]; then
   echo "updater: error: no updater on PATH; run this command in the orb's executor, or install updater (pipx install gitops-updater) in an earlier step" >&2
   exit 2
-fi
-python_bin="$(sed -n '1s/^#![[:space:]]*//p' "$updater_bin" 2>/dev/null || true)"
-case "$python_bin" in
-  */env\ *) python_bin="${python_bin#*env }" ;; # "#!/usr/bin/env python3": the interpreter named after env
-esac
-python_bin="${python_bin%% *}"
-if [ -z "$python_bin" ] || ! command -v "$python_bin" > /dev/null; then
-  python_bin=python3
 fi
 
 workdir="$(mktemp -d)"
@@ -71,13 +63,27 @@ fi
 if [ "${PARAM_COMMAND:-bump}" = "bump" ]; then
   sha="${PARAM_SHA:-${CIRCLE_SHA1:-}}"
   if [ -n "$sha" ]; then args+=(--sha "$sha"); fi
+  # {branch} and {run} default to CIRCLE_BRANCH and CIRCLE_BUILD_NUM inside updater itself.
+  if [ -n "${PARAM_BRANCH:-}" ]; then args+=(--branch "$PARAM_BRANCH"); fi
+  if [ -n "${PARAM_RUN:-}" ]; then args+=(--run "$PARAM_RUN"); fi
   if [ -n "${PARAM_TAG:-}" ]; then args+=(--tag "$PARAM_TAG"); fi
   if [ -n "${PARAM_STRATEGY:-}" ]; then args+=(--strategy "$PARAM_STRATEGY"); fi
   if [ -n "${PARAM_TEMPLATE:-}" ]; then args+=(--template "$PARAM_TEMPLATE"); fi
+  if [ -n "${PARAM_INCLUDE:-}" ]; then args+=(--include "$PARAM_INCLUDE"); fi
+  # One exclude pattern per line: a regex may hold spaces and commas, never a newline.
+  while IFS= read -r pattern; do
+    if [ -n "$pattern" ]; then args+=(--exclude "$pattern"); fi
+  done < <(printf '%s\n' "${PARAM_EXCLUDE:-}")
+  if [ -n "${PARAM_RANGE:-}" ]; then args+=(--range "$PARAM_RANGE"); fi
   if [ -n "${PARAM_WAIT:-}" ]; then args+=(--wait "$PARAM_WAIT"); fi
 fi
 if [ -n "${PARAM_MODE:-}" ]; then args+=(--mode "$PARAM_MODE"); fi
 if [ -n "${PARAM_WAIT_MERGED:-}" ]; then args+=(--wait-merged "$PARAM_WAIT_MERGED"); fi
+if [ -n "${PARAM_WAIT_DEPLOYED:-}" ]; then args+=(--wait-deployed "$PARAM_WAIT_DEPLOYED"); fi
+if [ "${PARAM_SYNC:-false}" = "true" ] || [ "${PARAM_SYNC:-}" = "1" ]; then args+=(--sync); fi
+if [ "${PARAM_ROLLBACK_ON_FAILURE:-false}" = "true" ] || [ "${PARAM_ROLLBACK_ON_FAILURE:-}" = "1" ]; then
+  args+=(--rollback-on-failure)
+fi
 if [ "${PARAM_DRY_RUN:-false}" = "true" ] || [ "${PARAM_DRY_RUN:-}" = "1" ]; then args+=(--dry-run); fi
 if [ -n "${PARAM_GITHUB_URL:-}" ]; then args+=(--github-url "$PARAM_GITHUB_URL"); fi
 if [ -n "${PARAM_CONFIG:-}" ]; then args+=(--config "$PARAM_CONFIG"); fi
@@ -86,6 +92,9 @@ args+=(--json)
 # Secrets reach updater through its environment, never its arguments (which are echoed below).
 token="$(secret "${PARAM_GITHUB_TOKEN:-}")"
 if [ -n "$token" ]; then export GITHUB_TOKEN="$token"; fi
+
+argocd_token="$(secret "${PARAM_ARGOCD_TOKEN:-}")"
+if [ -n "$argocd_token" ]; then export ARGOCD_AUTH_TOKEN="$argocd_token"; fi
 
 google="$(secret "${PARAM_GOOGLE_CREDENTIALS:-}")"
 if [ -n "$google" ]; then
@@ -109,5 +118,11 @@ if [ -n "$docker_config" ]; then
 fi
 
 echo "updater ${args[*]}"
-"$updater_bin" "${args[@]}" > "$workdir/result.json"
-"$python_bin" -m updater.ci circleci "$workdir/result.json"
+rc=0
+"$updater_bin" "${args[@]}" > "$workdir/result.json" || rc=$?
+if [ "$rc" -ne 0 ]; then
+  # A failed Argo CD wait still printed its result: export it (UPDATER_DEPLOYED=false) for `when: always` steps.
+  if [ -s "$workdir/result.json" ]; then "$updater_bin" ci circleci "$workdir/result.json" || true; fi
+  exit "$rc"
+fi
+"$updater_bin" ci circleci "$workdir/result.json"

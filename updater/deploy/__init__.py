@@ -1,0 +1,1 @@
+"""Deploy controllers: Argo CD (client, the pure wait decision, the wait loop)."""
