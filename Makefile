@@ -42,18 +42,17 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # make test: the whole suite in parallel (pytest-xdist, one worker per core; tests/conftest.py gives each
-# worker its own TMPDIR and DOCKER_CONFIG, registries and servers take free ports; the tests of the
-# 10,000-tag registry share one worker, which builds it once), with the editor's
+# worker its own TMPDIR and DOCKER_CONFIG, registries and servers take free ports), with the editor's
 # property test at $(PROPERTY_EXAMPLES) random documents. make test-long: the `slow` tests (soak runs)
 # and the property tests at $(PROPERTY_EXAMPLES_LONG); .ci/run runs both.
-PROPERTY_EXAMPLES ?= 1200
-PROPERTY_EXAMPLES_LONG ?= 5000
+PROPERTY_EXAMPLES ?= 2500
+PROPERTY_EXAMPLES_LONG ?= 10000
 WORKERS ?= auto
 unit: $(STAMP) registry-bin
-	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) $(BIN)/pytest -n $(WORKERS) --dist loadgroup -m "not slow"
+	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) $(BIN)/pytest -n $(WORKERS) -m "not slow"
 
 unit-long: $(STAMP) registry-bin
-	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES_LONG) $(BIN)/pytest -n $(WORKERS) --dist loadgroup -m "slow or property"
+	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES_LONG) $(BIN)/pytest -n $(WORKERS) -m "slow or property"
 
 test: lint typecheck unit
 

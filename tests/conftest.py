@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from testing import registry
 from updater.infra import retry
 
 # Per process (each xdist worker is one): a private TMPDIR, so a test that checks what the CLI left in
@@ -37,15 +36,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every hypothesis test `property`, so make test-long reruns them with more examples; keep
-    the tests of modules that use the 10,000-tag registry on one xdist worker (`--dist loadgroup`),
-    which then builds it once (a minute) instead of once per worker."""
+    """Mark every hypothesis test `property`, so make test-long reruns them with more examples."""
     for item in items:
         if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             item.add_marker(pytest.mark.property)
-        module = getattr(item, "module", None)
-        if getattr(module, "bulk_registry", None) is registry.bulk_registry:
-            item.add_marker(pytest.mark.xdist_group("bulk-registry"))
 
 
 @pytest.fixture(autouse=True)

@@ -75,45 +75,23 @@ def test_install_like_the_dockerfile(tmp_path: Path) -> None:
     # Run from outside the checkout so nothing is imported from the source tree.
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    version = subprocess.run(
-        [str(venv / "bin" / "updater"), "--version"], env=env, cwd=outside, capture_output=True, text=True
-    )
+
+    def run(program: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(venv / "bin" / program), *args], env=env, cwd=outside, capture_output=True, text=True
+        )
+
+    version = run("updater", "--version")
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"updater, version {_version()}"
     # Installed under the distribution name the README tells users to install (not PyPI's `updater`).
-    metadata = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-c",
-            "import importlib.metadata as m; print(m.version('gitops-updater'))",
-        ],
-        env=env,
-        cwd=outside,
-        capture_output=True,
-        text=True,
-    )
+    metadata = run("python", "-c", "import importlib.metadata as m; print(m.version('gitops-updater'))")
     assert (metadata.returncode, metadata.stdout.strip()) == (0, _version()), metadata.stderr
     assert release_refs.distribution_name() == "gitops-updater"
-    bump_help = subprocess.run(
-        [str(venv / "bin" / "updater"), "bump", "--help"],
-        env=env,
-        cwd=outside,
-        capture_output=True,
-        text=True,
-    )
+    bump_help = run("updater", "bump", "--help")
     assert bump_help.returncode == 0, bump_help.stderr
     assert "--env" in bump_help.stdout and "--json" in bump_help.stdout
-    entry = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-c",
-            "import updater.action, updater.ci; print(updater.action.__file__)",
-        ],
-        env=env,
-        cwd=outside,
-        capture_output=True,
-        text=True,
-    )
+    entry = run("python", "-c", "import updater.action, updater.ci; print(updater.action.__file__)")
     assert entry.returncode == 0 and entry.stdout.startswith(str(venv)), entry.stderr
 
 

@@ -12,26 +12,16 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
+from test_ship import BIN, OFFLINE
 
 from scripts import release_refs
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-OFFLINE = {
-    "HTTP_PROXY": "http://127.0.0.1:9",
-    "HTTPS_PROXY": "http://127.0.0.1:9",
-    "http_proxy": "http://127.0.0.1:9",
-    "https_proxy": "http://127.0.0.1:9",
-    "NO_PROXY": "",
-    "no_proxy": "",
-    "PATH": f"{BIN}:/usr/bin:/bin",
-}
 
 
 def is_github_workflow(path: Path) -> bool:
