@@ -163,6 +163,12 @@ def test_rollback_on_failure_restores_the_previous_tag_in_one_commit(ops: GitOps
         error = result.stderr.strip().splitlines()[-1]
         assert "failed: sync operation Failed: one or more objects failed to apply" in error
         assert f"rolled back (api {TAGS[2]} -> {TAGS[0]}) in {ops.remote.head()}" in error
+        # The rollback holds: the same commit records it, and the next bump leaves the app alone.
+        assert '"api"' in ops.remote.show(".updater/holds.yaml").decode()
+        again = _updater(ops, "bump", "--env", "staging", "--app", "api", "--sha", "4f9e2d1")
+        assert again.returncode == 0, again.stderr
+        assert "note: api (staging) skipped: held" in again.stdout
+        assert ops.remote.count() == before + 2
 
 
 def test_manual_sync_app_is_reported_without_sync_and_deployed_with_it(ops: GitOps) -> None:

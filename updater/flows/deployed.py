@@ -19,11 +19,12 @@ from updater.deploy.argocd import ArgoCD
 from updater.deploy.decide import Expectation
 from updater.deploy.settings import DeploySettings, Waiting
 from updater.deploy.wait import Ancestry, Deployment, Watch, wait
+from updater.flows import holds
 from updater.flows import plan as planning
 from updater.flows.read import current
 from updater.flows.registries import Registries
 from updater.flows.report import AppResult, WriteReport
-from updater.flows.write import NewValue, write
+from updater.flows.write import Extra, NewValue, write
 from updater.infra.errors import InputError
 from updater.scm.base import Backend
 
@@ -197,4 +198,15 @@ def _roll_back(
         assert result.old is not None
         digest = registries.get(item.image).digest(result.old) if item.record_digest else None
         values.append(NewValue(item, result.old, digest))
-    return write(config, backend, "rollback", report.env, values, source=None)
+    # A rollback that holds: the next automatic bump must not write the failed tag again.
+    author = config.commit.author.name if config.commit.author else None
+    placed = [holds.new_hold(report.env, r.app, r.new, r.old, author) for r in olds if r.old]
+    branch = plans[olds[0].app].branch
+    extra = Extra(
+        holds.placing(placed, branch),
+        lines=tuple(
+            f"  hold: {h.describe()}, until `updater release --env {report.env} --app {h.app}`"
+            for h in placed
+        ),
+    )
+    return write(config, backend, "rollback", report.env, values, source=None, extra=extra)

@@ -113,12 +113,14 @@ def of_env(config: Config, backend: Backend, env: str, reader: Reader | None = N
     return {key: hold for key, hold in parse(data, branch).items() if key[0] == env}
 
 
-def placing(hold: Hold, branch: str) -> Editor:
-    """Return an editor (for `flows.write.Extra`) that records `hold` in the state file of `branch`."""
+def placing(hold: Hold | Sequence[Hold], branch: str) -> Editor:
+    """Return an editor (for `flows.write.Extra`) that records the hold(s) in the state file of `branch`."""
+    new = [hold] if isinstance(hold, Hold) else list(hold)
 
     def edit(reader: Reader) -> dict[str, bytes]:
         holds = parse(reader(HOLDS_FILE), branch)
-        holds[(hold.env, hold.app)] = hold
+        for one in new:
+            holds[(one.env, one.app)] = one
         return {HOLDS_FILE: render(holds)}
 
     return edit
