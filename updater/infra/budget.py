@@ -7,6 +7,7 @@ without loading the retry machinery on every start, `--help` included.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, replace
 
 
@@ -31,6 +32,8 @@ def _default_policy() -> Policy:
 _policy = _default_policy()
 # Seconds of the budget spent on failures so far in this run (failed attempts and back-off sleeps).
 _spent = 0.0
+# `status` reads registries from several threads; each charge is a read-modify-write of `_spent`.
+_lock = threading.Lock()
 
 
 def set_policy(policy: Policy) -> None:
@@ -59,7 +62,8 @@ def policy() -> Policy:
 def charge(seconds: float) -> None:
     """Count `seconds` (a failed attempt or a back-off sleep) against the run's budget."""
     global _spent
-    _spent += max(0.0, seconds)
+    with _lock:
+        _spent += max(0.0, seconds)
 
 
 def spent() -> float:
