@@ -98,8 +98,42 @@ def test_bump_staging_then_promote_production_by_source_commit(
     )
     message = git("log", "-1", "--format=%B", f"refs/heads/{PR_BRANCH}", cwd=remote.bare)
     assert f"source commit: {airqo.C1[:8]} (staging {airqo.STAGE_C1})" in message
-    # Holds (issue 11 point 5) continue this chain: rollback staging -> bump skips the held app ->
-    # release -> bump.
+
+    # rollback staging: analytics goes back to the tag it had, in one commit that also holds it.
+    before = remote.count()
+    rolled = run("rollback", "--env", "staging", "--app", "analytics", cwd=work)
+    assert (rolled.returncode, rolled.stderr) == (0, ""), rolled.stdout
+    assert remote.count() == before + 1
+    assert remote.show(STAGE) == originals[STAGE]
+    assert b"analytics" in remote.show(".updater/holds.yaml")
+    assert "analytics (staging) is held at " + airqo.STAGE_ANALYTICS in rolled.stdout
+
+    # the next automatic bump skips the held app: a note, exit 0, nothing written.
+    skipped = run("bump", "--env", "staging", "--app", "analytics", "--sha", airqo.C2, cwd=work)
+    assert (skipped.returncode, skipped.stderr) == (0, ""), skipped.stdout
+    assert "analytics (staging) skipped: held (rolled back from " + airqo.STAGE_C1 in skipped.stdout
+    assert remote.count() == before + 1 and remote.show(STAGE) == originals[STAGE]
+    table = run("status", "--env", "staging", cwd=work)
+    assert "held (rolled back from " + airqo.STAGE_C1 in table.stdout
+
+    # release lifts the hold (one commit); the next bump writes the new build.
+    released = run("release", "--env", "staging", "--app", "analytics", cwd=work)
+    assert (released.returncode, released.stderr) == (0, ""), released.stdout
+    assert remote.count() == before + 2
+    bumped = run("bump", "--env", "staging", "--app", "analytics", "--sha", airqo.C2, cwd=work)
+    assert (bumped.returncode, bumped.stderr) == (0, ""), bumped.stdout
+    assert remote.count() == before + 3
+    assert remote.show(STAGE) == originals[STAGE].replace(
+        airqo.STAGE_ANALYTICS.encode(), airqo.STAGE_C2.encode()
+    )
+    kinds = run("history", "--env", "staging", "--app", "analytics", "--json", cwd=work)
+    assert kinds.returncode == 0, kinds.stderr
+    assert [e["kind"] for e in json.loads(kinds.stdout)["entries"]][:4] == [
+        "bump",
+        "release",
+        "rollback",
+        "bump",
+    ]
 
 
 def test_a_shared_key_with_images_missing_the_tag_exits_2_naming_each_and_writes_nothing(
