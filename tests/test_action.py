@@ -187,11 +187,17 @@ def test_status_summary_lists_rows() -> None:
          "error": None},
         {"app": "web", "env": "prod", "image": "r/web", "tag": "v3", "newest": None, "behind": False,
          "error": "registry down"},
+        {"app": "db", "env": "prod", "image": "r/db", "tag": "v1", "newest": "v2", "state": "behind",
+         "held": {"from": "v2", "to": "v1", "by": "alice", "at": "2024-01-01T00:00:00+00:00"}, "error": None},
+        {"app": "ui", "env": "prod", "image": "r/ui", "tag": "v9", "newest": "v2", "state": "ahead",
+         "held": None, "error": None},
     ]}  # fmt: skip
     text = ci.summary(result)
-    assert "| App | Env | Tag | Newest | Behind |" in text
-    assert "| `api` | `prod` | `v1` | `v2` | yes |" in text
+    assert "| App | Env | Tag | Newest | State |" in text
+    assert "| `api` | `prod` | `v1` | `v2` | behind |" in text
     assert "| `web` | `prod` | `v3` | — | error: registry down |" in text
+    assert "| `db` | `prod` | `v1` | `v2` | held (rolled back from v2 by alice) |" in text
+    assert "| `ui` | `prod` | `v9` | `v2` | ahead |" in text
     assert ci.outputs(result)["changed"] == "false"
 
 

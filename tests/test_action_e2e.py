@@ -248,9 +248,14 @@ def test_action_status_summarises_every_app(tmp_path: Path, pushed: Pushed) -> N
     ]
     assert outputs["changed"] == "false"
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
-    assert summary.startswith("### updater status\n\n| App | Env | Tag | Newest | Behind |\n")
-    assert "| `api` | `staging` | `stage-api-0000000` | `stage-api-1a2b3c4` | yes |\n" in summary
-    assert "| `worker` | `staging` | `stage-worker-0000000` | `stage-worker-1a2b3c4` | yes |\n" in summary
+    assert summary.startswith("### updater status\n\n| App | Env | Tag | Newest | State |\n")
+    # The tag in git was never pushed to this registry: its build time is unknown, so no behind/ahead.
+    assert [r["state"] for r in rows] == ["not in registry", "not in registry"]
+    assert "| `api` | `staging` | `stage-api-0000000` | `stage-api-1a2b3c4` | not in registry |\n" in summary
+    assert (
+        "| `worker` | `staging` | `stage-worker-0000000` | `stage-worker-1a2b3c4` | not in registry |\n"
+        in summary
+    )
 
 
 def test_action_accepts_a_workspace_owned_by_another_user(tmp_path: Path, pushed: Pushed) -> None:

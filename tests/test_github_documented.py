@@ -281,7 +281,9 @@ def test_history_pages_by_100(tmp_path: Path) -> None:
         done = ops.run("history", "--env", "production", "--app", "app00", "--json")  # --limit 200
         assert done.returncode == 0, done.stderr
         assert len(json.loads(done.stdout)["entries"]) == 101
-        assert ops.calls() == 2  # two pages: 100 and 1 (GitHub serves at most 100 a request)
+        # two pages of the values file (100 and 1: GitHub serves at most 100 a request), one of the
+        # holds file, whose history says when a hold was released
+        assert ops.calls() == 3
 
 
 def test_newer_bump_on_a_server_without_create_commit_on_branch_keeps_the_pr_open(tmp_path: Path) -> None:

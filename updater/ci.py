@@ -172,6 +172,20 @@ def _cell(value: object) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def _status_state(row: Mapping[str, Any]) -> str:
+    """Return a status row's state as `updater status` prints it: error, hold, or up to date/behind/..."""
+    if row.get("error"):
+        return "error: " + redact.printable(_text(row["error"]))
+    held = row.get("held")
+    if isinstance(held, Mapping):
+        return redact.printable(
+            f"held (rolled back from {_text(held.get('from'))} by {_text(held.get('by'))})"
+        )
+    if isinstance(row.get("state"), str):
+        return redact.printable(row["state"])
+    return "behind" if row.get("behind") else "up to date"
+
+
 def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
     """Return a Markdown step summary: one table row per app (app, env, old, new, PR)."""
     command = _text(result.get("command")) or "updater"
@@ -179,15 +193,11 @@ def summary(result: Mapping[str, Any], run_url: str | None = None) -> str:
     lines = [f"### updater {command}", ""]
     rows = result.get("rows")
     if isinstance(rows, list):  # status: one row per app and environment
-        lines += ["| App | Env | Tag | Newest | Behind |", "| --- | --- | --- | --- | --- |"]
+        lines += ["| App | Env | Tag | Newest | State |", "| --- | --- | --- | --- | --- |"]
         for row in (r for r in rows if isinstance(r, Mapping)):
-            behind = (
-                "yes"
-                if row.get("behind")
-                else ("error: " + redact.printable(_text(row["error"])) if row.get("error") else "no")
-            )
+            state = _status_state(row)
             cells = [_cell(row.get(k)) for k in ("app", "env", "tag", "newest")]
-            lines.append(f"| {' | '.join(cells)} | {behind.replace('|', chr(92) + '|')} |")
+            lines.append(f"| {' | '.join(cells)} | {state.replace('|', chr(92) + '|')} |")
         lines += _live_summary([r for r in rows if isinstance(r, Mapping) and "live" in r])
     elif not apps and "deploy" in result:
         lines.append(f"Argo CD, environment `{_text(result.get('env'))}`:")  # `updater deployed`

@@ -89,6 +89,7 @@ else
   if [ -n "${PARAM_WAIT:-}" ]; then args+=(--wait "$PARAM_WAIT"); fi
   if [ "${PARAM_FORCE:-false}" = "true" ] || [ "${PARAM_FORCE:-}" = "1" ]; then args+=(--force); fi
 fi
+if [ "${PARAM_IGNORE_HOLD:-false}" = "true" ] || [ "${PARAM_IGNORE_HOLD:-}" = "1" ]; then args+=(--ignore-hold); fi
 if [ -n "${PARAM_MODE:-}" ]; then args+=(--mode "$PARAM_MODE"); fi
 if [ -n "${PARAM_WAIT_MERGED:-}" ]; then args+=(--wait-merged "$PARAM_WAIT_MERGED"); fi
 if [ -n "${PARAM_WAIT_DEPLOYED:-}" ]; then args+=(--wait-deployed "$PARAM_WAIT_DEPLOYED"); fi
