@@ -11,6 +11,10 @@ from updater.infra import retry
 from updater.registry.base import RegistryOptions
 from updater.registry.oci import PAGE_SIZE, OciRegistry
 
+# A soak run (make test-long): building the 10,000-tag registry takes ~30 s per test process. Paging
+# itself is tested in make test on small lists (tests/test_oci.py, test_oci_cli.py).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def bulk() -> BulkRegistry:

@@ -229,6 +229,7 @@ def test_cli_wait_until_ci_pushes(anonymous: Seeded, tmp_path: Path) -> None:
     assert (process.returncode, out, err) == (0, "stage-7777777\n", "")
 
 
+@pytest.mark.slow  # the shared 10,000-tag registry takes ~30 s to push, once per test process
 def test_strategies_over_ten_thousand_real_tags() -> None:
     """B1's shared registry really holds build-0000 ... build-9999 on one image; pages of 1,000."""
     bulk = bulk_registry()
