@@ -139,9 +139,34 @@ class _Adapter(HTTPAdapter):
         return manager
 
 
+class _Session(requests.Session):
+    """A session that reads the proxy and CA settings of the environment once per origin.
+
+    requests re-reads them on every request (`merge_environment_settings`: every variable of
+    os.environ, twice), about 1 ms of CPU a request; a run's environment does not change, and status
+    sends hundreds of requests to one registry.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._settings: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._settings_lock = threading.Lock()
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        parts = urlsplit(str(url))
+        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert)
+        with self._settings_lock:
+            found = self._settings.get(key)
+        if found is None:
+            found = dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
+            with self._settings_lock:
+                self._settings[key] = found
+        return {name: dict(value) if isinstance(value, dict) else value for name, value in found.items()}
+
+
 def session() -> requests.Session:
     """Return a requests session whose exchanges `exchange` can bound in time."""
-    made = requests.Session()
+    made = _Session()
     adapter = _Adapter()
     made.mount("http://", adapter)
     made.mount("https://", adapter)
@@ -200,6 +225,8 @@ def _follow(send: Callable[[str], requests.Response], url: str, limit: int, veto
 
 def _body(response: requests.Response, limit: int) -> bytes:
     if response.request.method == "HEAD":
+        for _ in response.iter_content(_CHUNK):  # nothing to read: marks it consumed, so the
+            pass  # connection goes back to the pool instead of being closed (a new TLS handshake)
         return b""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
