@@ -20,6 +20,7 @@ import subprocess
 import tarfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def _htpasswd_line(username: str, password: str) -> str:
     return out.stdout.strip() + "\n"
 
 
-def _config(workdir: Path, port: int, auth_block: str, identity: str) -> Path:
+def _config(workdir: Path, port: int, auth_block: str, identity: str, tls: str, storage: Path) -> Path:
     text = f"""version: 0.1
 log:
   level: error
@@ -105,7 +106,7 @@ log:
     disabled: true
 storage:
   filesystem:
-    rootdirectory: {workdir / "data"}
+    rootdirectory: {storage}
   delete:
     enabled: true
   cache:
@@ -115,7 +116,7 @@ http:
   secret: {secrets.token_hex(16)}
   headers:
     X-Updater-Registry: [{identity}]
-{auth_block}"""
+{tls}{auth_block}"""
     path = workdir / "config.yml"
     path.write_text(text)
     return path
@@ -128,8 +129,14 @@ def start_registry(
     token_field: str = "token",
     token_service: str | None = None,
     allow_anonymous: bool = False,
+    tls: tuple[Path, Path] | None = None,
+    storage: Path | None = None,
 ) -> RunningRegistry:
-    """Start `docker-registry serve` on a free loopback port and return it once /v2/ answers."""
+    """Start `docker-registry serve` on a free loopback port and return it once /v2/ answers.
+
+    `tls` (certificate, key) serves https instead of http; `storage` serves the images another
+    registry holds (its `workdir / "data"`), e.g. a TLS registry for images pushed over plain http.
+    """
     if shutil.which("docker-registry") is None:
         raise RuntimeError("docker-registry is not installed: run `make registry-bin` (Debian package)")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -161,17 +168,21 @@ def start_registry(
         port = _free_port()
         # A header only this process sends: a stray registry that won the port race is not ours.
         identity = secrets.token_hex(8)
-        config = _config(workdir, port, auth_block, identity)
+        tls_block = f"  tls:\n    certificate: {tls[0]}\n    key: {tls[1]}\n" if tls else ""
+        config = _config(workdir, port, auth_block, identity, tls_block, storage or workdir / "data")
         log = open(workdir / "registry.log", "ab")  # noqa: SIM115 - handed to the child process
         process = subprocess.Popen(
             ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
-        url = f"http://127.0.0.1:{port}"
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and process.poll() is None:
             try:
-                probe = requests.get(f"{url}/v2/", timeout=1)
+                # A TLS registry's certificate may name another host: only its header is checked.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # InsecureRequestWarning: known, see above
+                    probe = requests.get(f"{url}/v2/", timeout=1, verify=False)
             except requests.RequestException:
                 time.sleep(0.05)
                 continue

@@ -38,10 +38,13 @@ def ca_certificate(
     return builder.sign(key, hashes.SHA256())
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """Write `cert.pem` (its own CA, valid for 127.0.0.1 and localhost) and `key.pem`; return both."""
+def self_signed(directory: Path, *hosts: str) -> tuple[Path, Path]:
+    """Write `cert.pem` (its own CA, valid for `hosts`, by default 127.0.0.1 and localhost) and
+    `key.pem`; return both."""
     key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    names: list[x509.GeneralName] = [x509.DNSName(host) for host in hosts]
+    if not hosts:
+        names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
     cert = ca_certificate(
         key, "updater-test-loopback", datetime.timedelta(days=1), x509.SubjectAlternativeName(names)
     )

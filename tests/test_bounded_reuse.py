@@ -1,14 +1,15 @@
 """Bounded exchanges keep HTTP/1.1 connections alive: a HEAD must not cost a new TCP (TLS) connection.
 
-A HEAD answer has no body, but requests only hands a connection back to its pool once the body was
-read; closed instead, every `digest()` HEAD to a registry opened a new connection (and, over https, a
-new TLS handshake).
+A connection goes back to its pool only once the answer's body was read; a HEAD answer has no body,
+and when it was closed instead, every `digest()` HEAD to a registry opened a new connection (and, over
+https, a new TLS handshake). With eight requests in flight (status), the pool must also keep eight.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -58,14 +59,32 @@ def server() -> Iterator[_Counting]:
 @pytest.mark.parametrize("method", ["HEAD", "GET"])
 def test_one_connection_serves_every_exchange(server: _Counting, method: str) -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}/v2/app/manifests/v1"
-    session = bounded.session()
+    client = bounded.Client({})
     for _ in range(5):
         answer = bounded.exchange(
-            lambda target: session.request(method, target, stream=True, allow_redirects=False),
+            lambda target: client.open(method, target, {}, 10),
             url,
             limit=1024,
             deadline=10,
             redirects=None,
+            head=method == "HEAD",
         )
         assert answer.status_code == 200 and answer.content == (b"" if method == "HEAD" else b"{}")
     assert server.connections == 1
+
+
+def test_eight_parallel_exchanges_keep_their_connections(server: _Counting) -> None:
+    url = f"http://127.0.0.1:{server.server_address[1]}/v2/app/blobs/sha256:0"
+    client = bounded.Client({})
+    barrier = threading.Barrier(8)
+
+    def fetch(_: int) -> None:
+        barrier.wait()  # all eight in flight together, on eight connections
+        for _ in range(10):
+            bounded.exchange(
+                lambda target: client.open("GET", target, {}, 10), url, limit=64, deadline=10, redirects=None
+            )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(fetch, range(8)))
+    assert server.connections <= 8

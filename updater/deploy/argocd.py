@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-import requests
 import urllib3
 
 from updater import __version__
@@ -74,6 +73,8 @@ class ArgoCD:
         redact.register(token)
         self.token_env = server.token_env
         self.counts: Counter[str] = Counter()
+        import requests  # lazy: its import costs every command ~40 ms, and only deploy talks to Argo CD
+
         self._session = requests.Session()
         self._session.headers["User-Agent"] = f"updater/{__version__}"
         self._session.headers["Authorization"] = f"Bearer {token}"
@@ -140,6 +141,8 @@ class ArgoCD:
             raise RemoteError(f"Argo CD {self.label}: {exc} for {what}, after retries") from None
 
     def _attempt(self, call: _Call) -> object:
+        import requests  # loaded by __init__ already
+
         method, path, cap, kind, app = call.method, call.path, call.cap, call.kind, call.app
         self.counts[kind] += 1
         try:

@@ -18,9 +18,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
-
-import requests
+from urllib.parse import urlencode, urlsplit
 
 from updater import __version__
 from updater.infra import redact, retry
@@ -92,8 +90,7 @@ class Transport:
         self._credentials_fn = credentials
         self._credentials: tuple[str, str] | None = None
         self._credentials_loaded = False
-        self._session = bounded.session()
-        self._session.headers["User-Agent"] = f"updater/{__version__}"
+        self._client = bounded.Client({"User-Agent": f"updater/{__version__}"})
         self._basic = False
         self._bearer: Challenge | None = None
         self._tokens: dict[str, tuple[str, float]] = {}
@@ -169,7 +166,7 @@ class Transport:
         return response
 
     def _send(self, method: str, url: str, headers: dict[str, str], scope: str, limit: int) -> Answer:
-        def one(hop: str) -> requests.Response:
+        def one(hop: str) -> bounded.Response:
             request_headers = dict(headers)
             # Credentials go to the registry's own origin only, never to where a redirect points.
             auth_header = self._auth_header(scope) if _same_origin(hop, self.base) else None
@@ -177,36 +174,43 @@ class Transport:
                 request_headers["Authorization"] = auth_header
             self.counts.registry += 1
             try:
-                response = self._session.request(
-                    method,
-                    hop,
-                    headers=request_headers,
-                    timeout=self._timeout(),
-                    allow_redirects=False,
-                    stream=True,
-                )
-            except requests.RequestException as exc:
-                log.debug("%s %s -> %s", method, hop, type(exc).__name__)
+                response = self._client.open(method, hop, request_headers, self._deadline())
+            except bounded.Failed as exc:
+                log.debug("%s %s -> %s", method, hop, exc.kind)
                 raise
-            log.debug("%s %s -> HTTP %d", method, hop, response.status_code)
+            log.debug("%s %s -> HTTP %d", method, hop, response.status)
             return response
 
-        return self._bounded(one, url, limit, f"{method} {urlsplit(url).path}")
+        return self._bounded(one, url, limit, f"{method} {urlsplit(url).path}", head=method == "HEAD")
 
     def _bounded(
-        self, send: Callable[[str], requests.Response], url: str, limit: int, what: str, follow: bool = True
+        self,
+        send: Callable[[str], bounded.Response],
+        url: str,
+        limit: int,
+        what: str,
+        follow: bool = True,
+        head: bool = False,
     ) -> Answer:
         """Run one exchange within the deadline and cap; map its failures to Transient / RemoteError."""
         try:
             veto = self._redirect_veto if follow else None
-            return bounded.exchange(send, url, limit=limit, deadline=self._deadline(), redirects=veto)
+            return bounded.exchange(
+                send, url, limit=limit, deadline=self._deadline(), redirects=veto, head=head
+            )
         except bounded.TooSlow as exc:
             log.debug("%s -> %s", what, exc)
             raise retry.Transient(str(exc)) from None
         except bounded.Refused as exc:
             raise RemoteError(f"registry {self.label}: {what}: {exc}") from None
-        except requests.RequestException as exc:
-            raise retry.Transient(f"connection failed ({type(exc).__name__})") from None
+        except bounded.Failed as exc:
+            if exc.untrusted:
+                raise RemoteError(
+                    f"registry {self.label}: {what}: TLS certificate not trusted "
+                    f"({redact.printable(exc.untrusted)}): set REQUESTS_CA_BUNDLE to the CA bundle that "
+                    "signed it (or --insecure-registry for a registry without TLS)"
+                ) from None
+            raise retry.Transient(f"connection failed ({exc.kind})") from None
 
     def _redirect_veto(self, old: str, new: str) -> str | None:
         """Refuse a redirect from https to plain http, unless the target may be plain (loopback, insecure)."""
@@ -217,13 +221,9 @@ class Transport:
         return None
 
     def _deadline(self) -> float:
-        return min(bounded.REQUEST_DEADLINE, max(0.5, retry.remaining()))
-
-    def _timeout(self) -> tuple[float, float]:
         # The exchange's deadline is what stops a silent or slow peer (one message for both); the
-        # socket's read timeout only backs it up, so it is a little longer.
-        deadline = self._deadline()
-        return min(10.0, deadline), deadline + 1.0
+        # socket's read timeout (`bounded.Client.open`) only backs it up, so it is a little longer.
+        return min(bounded.REQUEST_DEADLINE, max(0.5, retry.remaining()))
 
     # --- auth -----------------------------------------------------------------------------------
 
@@ -245,8 +245,7 @@ class Transport:
         if self._basic:
             creds = self._creds()
             if creds is not None:
-                pair = f"{creds[0]}:{creds[1]}".encode()
-                return "Basic " + base64.b64encode(pair).decode("ascii")
+                return _basic(creds)
         return None
 
     def _learn(self, challenge: Challenge | None, scope: str, rejected: bool) -> None:
@@ -295,7 +294,7 @@ class Transport:
         self.counts.auth += 1
         refresh = creds is not None and creds[0] == IDENTITY_TOKEN_USER
 
-        def one(hop: str) -> requests.Response:
+        def one(hop: str) -> bounded.Response:
             if refresh:
                 assert creds is not None
                 form = {
@@ -305,13 +304,14 @@ class Transport:
                     "scope": scope,
                     "client_id": "updater",
                 }
-                return self._session.post(
-                    hop, data=form, timeout=self._timeout(), allow_redirects=False, stream=True
-                )
+                form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+                body = urlencode(form).encode()
+                return self._client.open("POST", hop, form_type, self._deadline(), body=body)
             params = {"service": service, "scope": scope} if scope else {"service": service}
-            return self._session.get(
-                hop, params=params, auth=creds, timeout=self._timeout(), allow_redirects=False, stream=True
-            )
+            query = urlencode(params)
+            target = f"{hop}{'&' if urlsplit(hop).query else '?'}{query}"
+            basic = {"Authorization": _basic(creds)} if creds is not None else {}
+            return self._client.open("GET", target, basic, self._deadline())
 
         # A token answer is never followed elsewhere: the credentials went to the realm only.
         response = self._bounded(one, realm, bounded.TOKEN_LIMIT, f"token server {realm_host}", follow=False)
@@ -344,6 +344,10 @@ def _raise_if_transient(response: Answer, what: str = "") -> None:
             f"{prefix}HTTP {response.status_code}",
             retry.parse_retry_after(response.headers.get("Retry-After")),
         )
+
+
+def _basic(creds: tuple[str, str]) -> str:
+    return "Basic " + base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode("ascii")
 
 
 def _same_origin(url: str, base: str) -> bool:
