@@ -1,15 +1,22 @@
-"""Issue 11, point 6: what each change was in `history`; git-mode PR re-runs; auto-merge without GitHub."""
+"""Issue 11, point 6: what each change was in `history`, in order even within one second; git-mode PR re-runs;
+auto-merge without GitHub."""
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from testing import github_gitops
 from testing.cli import run
 from testing.gitrepo import SHA, TAGS, GitOps, git, two_env_gitops
+from updater.flows.history import Entry, newest_first
+
+# One commit time for every commit a test makes: the one-second tie that CI runs hit.
+SAME_SECOND = "2030-01-01T00:00:00+00:00"
 
 
 @pytest.fixture
@@ -42,6 +49,85 @@ def test_history_names_each_kind_of_change(ops: GitOps) -> None:
     assert table[1].startswith(f"{TAGS[1]}  manual edit  ")
     production = run("history", "--env", "production", "--app", "api", "--json", cwd=work)
     assert json.loads(production.stdout)["entries"][0]["kind"] == "promote"
+
+
+def test_history_orders_commits_of_one_second_by_ancestry(ops: GitOps) -> None:
+    """Rollback, release and bump share one commit time; history still lists them as they landed."""
+    work = ops.remote.work
+    same = {"GIT_AUTHOR_DATE": SAME_SECOND, "GIT_COMMITTER_DATE": SAME_SECOND}
+    for argv in (
+        ("bump", "--env", "staging", "--app", "api", "--sha", SHA),
+        ("rollback", "--env", "staging", "--app", "api"),
+        ("release", "--env", "staging", "--app", "api"),
+        ("bump", "--env", "staging", "--app", "api", "--sha", SHA),
+    ):
+        done = run(*argv, cwd=work, env=same)
+        assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    dates = git("log", "-4", "--format=%aI %cI", "refs/heads/main", cwd=ops.remote.bare).split()
+    assert set(dates) == {SAME_SECOND}  # the tie is real: no date can order these four
+
+    staging = run("history", "--env", "staging", "--app", "api", "--json", cwd=work)
+    assert (staging.returncode, staging.stderr) == (0, "")
+    assert [(e["tag"], e["kind"]) for e in json.loads(staging.stdout)["entries"]] == [
+        (TAGS[2], "bump"),
+        (TAGS[0], "release"),
+        (TAGS[0], "rollback"),
+        (TAGS[2], "bump"),
+        (TAGS[0], "manual edit"),
+    ]
+
+
+def test_github_history_settles_each_tie_with_one_compare_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On GitHub too; a release ties with two tag changes here, so two compare calls, no more."""
+    with github_gitops.gitops(tmp_path, 1, mode="commit") as ops:
+        # The loopback GitHub commits in this process: its commits share the one second as well.
+        monkeypatch.setenv("GIT_AUTHOR_DATE", SAME_SECOND)
+        monkeypatch.setenv("GIT_COMMITTER_DATE", SAME_SECOND)
+        for argv in (("bump",), ("rollback",), ("release",), ("bump",)):
+            extra = ("--sha", github_gitops.SHA) if argv == ("bump",) else ()
+            done = ops.run(*argv, "--env", "production", "--app", "app00", *extra)
+            assert (done.returncode, done.stderr) == (0, ""), done.stdout
+        ops.server.reset_counts()
+        shown = ops.run("history", "--env", "production", "--app", "app00", "--json")
+        assert (shown.returncode, shown.stderr) == (0, "")
+        assert [(e["tag"], e["kind"]) for e in json.loads(shown.stdout)["entries"]] == [
+            (github_gitops.NEW, "bump"),
+            (github_gitops.OLD, "release"),
+            (github_gitops.OLD, "rollback"),
+            (github_gitops.NEW, "bump"),
+            (github_gitops.OLD, "manual edit"),
+        ]
+        compares = [call for call in ops.call_log() if "/compare/" in call]
+        assert len(compares) == 2, ops.call_log()
+
+
+def _entry(name: str, second: int, kind: str) -> Entry:
+    return Entry(
+        name, None, name, "a", datetime(2030, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=second), kind
+    )
+
+
+def test_newest_first_asks_ancestry_only_on_a_tie_and_keeps_each_list_order() -> None:
+    changes = [_entry("c3", 2, "bump"), _entry("c2", 1, "rollback"), _entry("c1", 0, "bump")]
+    releases = [_entry("r2", 1, "release"), _entry("r1", 0, "release")]
+    asked: list[tuple[str, str]] = []
+
+    def descends(commit: str, revision: str) -> bool:
+        asked.append((commit, revision))
+        return False  # nothing related: the tie keeps the release first
+
+    merged = newest_first(changes, releases, descends)
+    assert [e.commit for e in merged] == ["c3", "r2", "c2", "r1", "c1"]
+    assert asked == [("r2", "c2"), ("r1", "c1")]  # c3 is newer by date: no question asked
+    assert [e.commit for e in newest_first(changes, releases, lambda c, r: True)] == [
+        "c3",
+        "c2",
+        "r2",
+        "c1",
+        "r1",
+    ]
 
 
 def test_git_pull_request_rerun_is_a_no_op(ops: GitOps) -> None:

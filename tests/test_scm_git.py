@@ -198,6 +198,8 @@ def test_files_backend_edits_in_place_and_has_no_history(tmp_path: Path) -> None
     assert again.changed is False
     with pytest.raises(InputError, match="keeps no history"):
         backend.history("main", "k8s/api.yaml")
+    assert backend.descends("main", "a" * 40, "a" * 40) is True  # no commits: only the same one
+    assert backend.descends("main", "a" * 40, "b" * 40) is False
 
 
 @pytest.mark.parametrize(
@@ -240,3 +242,30 @@ def test_url_clone_is_shallow_until_history_deepens_it(tmp_path: Path) -> None:
         revisions = backend.history("main", "api.yaml")
         assert git("rev-parse", "--is-shallow-repository", cwd=backend.dir).strip() == "false"
     assert [r.content for r in revisions] == [VALUES.replace("v1", v).encode() for v in ("v3", "v2", "v1")]
+
+
+def test_descends_between_commits_already_fetched_needs_no_remote(tmp_path: Path) -> None:
+    """History's tie-breaks ask about commits the clone has: answered locally, the remote untouched."""
+    remote = make_remote(tmp_path, {"api.yaml": VALUES})
+    old = remote.head()
+    new = remote.commit({"api.yaml": VALUES.replace("v1", "v2")}, "v2")
+    with GitBackend(remote.url) as backend:
+        backend.history("main", "api.yaml")
+        remote.bare.rename(tmp_path / "gone.git")  # any fetch now fails
+        assert backend.descends("main", old, new) is True
+        assert backend.descends("main", new, old) is False
+        with pytest.raises(RemoteError):  # a commit the clone lacks still needs the remote
+            backend.descends("main", old, "f" * 40)
+
+
+def test_history_after_a_write_still_sees_every_version(tmp_path: Path) -> None:
+    """A write fetches the head alone (shallow): the history and ancestry after it fetch it all again."""
+    remote = make_remote(tmp_path, {"api.yaml": VALUES})
+    old = remote.head()
+    with GitBackend(remote.url) as backend:
+        assert len(backend.history("main", "api.yaml")) == 1
+        backend.apply(CommitRequest("main", "v2"), replace_line("api.yaml", b"v1", b"v2"))
+        backend.apply(CommitRequest("main", "v3"), replace_line("api.yaml", b"v2", b"v3"))
+        assert [r.message for r in backend.history("main", "api.yaml")] == ["v3", "v2", "initial layout"]
+        backend.apply(CommitRequest("main", "v4"), replace_line("api.yaml", b"v3", b"v4"))
+        assert backend.descends("main", old, remote.head()) is True

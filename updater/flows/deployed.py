@@ -4,7 +4,7 @@ After a write (bump, promote, rollback) the commit to wait for is the one that l
 the newest commit that touched the app's values file on the environment's branch (after an auto-merge,
 or when nothing changed); `updater deployed` uses the latter for every app. The tag to find in Argo
 CD's images is the one git now holds. The decision itself is `updater.deploy.decide`; the ancestry
-question it needs is put to the scm backend (`descends`, where the backend can answer it).
+question it needs is put to the scm backend (`descends`).
 """
 
 from __future__ import annotations
@@ -67,11 +67,8 @@ class DeployReport:
 
 
 def ancestry(backend: Backend, branch: str) -> Ancestry:
-    """Return the ancestry check for `branch` through the backend; exact match where it cannot tell."""
-    descends: Callable[[str, str, str], bool] | None = getattr(backend, "descends", None)
-    if descends is None:
-        return lambda commit, revision: commit == revision
-    return lambda commit, revision: descends(branch, commit, revision)
+    """Return the ancestry check for `branch` through the backend (files: the same commit only)."""
+    return lambda commit, revision: backend.descends(branch, commit, revision)
 
 
 def last_commit(backend: Backend, item: planning.AppPlan) -> str:

@@ -89,3 +89,11 @@ class Backend(Protocol):
     def history(self, branch: str, path: str, limit: int = 50) -> list[Revision]:
         """Return the file's versions on `branch`, newest first."""
         ...
+
+    def descends(self, branch: str, commit: str, revision: str) -> bool:
+        """True when `revision` is `commit` or a descendant of it on `branch`.
+
+        For the deploy wait (does Argo CD run our commit or a later one?) and for history (which of two
+        commits made in the same second came later: commit dates have one-second resolution).
+        """
+        ...

@@ -55,6 +55,10 @@ class FilesBackend:
             changed=True, files=tuple(changed), notes=("files written in place; commit them yourself",)
         )
 
+    def descends(self, branch: str, commit: str, revision: str) -> bool:
+        """True only for the same commit: without version control no commit descends from another."""
+        return revision == commit
+
     def history(self, branch: str, path: str, limit: int = 50) -> list[Revision]:
         """Refuse: without version control there is no earlier value to show or roll back to."""
         raise InputError(

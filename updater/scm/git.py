@@ -169,6 +169,8 @@ class GitBackend:
         self._fetched.add(branch)
         if full:
             self._full.add(branch)
+        else:
+            self._full.clear()  # a shallow fetch cuts history at the tip it lands, even an unchanged one
 
     def _name(self) -> str:
         return redact.mask(self.remote)
@@ -297,14 +299,22 @@ class GitBackend:
 
         For the deploy wait: Argo CD may report a commit that landed after ours. The revision comes
         from a remote answer, so anything but a hex SHA is refused before it can reach git's argv.
+        Two commits already here (history's) have a fixed answer: no fetch then.
         """
         if revision == commit:
             return True
         if not (_SHA.fullmatch(revision) and _SHA.fullmatch(commit)):
             return False
-        self._full.discard(branch)  # the branch may have moved since: fetch what Argo CD saw
-        self._fetch(branch, full=True)
+        if branch not in self._full or not self._has_commits(commit, revision):
+            self._full.discard(branch)  # the branch may have moved since: fetch what Argo CD saw
+            self._fetch(branch, full=True)
         return self._run("merge-base", "--is-ancestor", commit, revision, check=False).returncode == 0
+
+    def _has_commits(self, *shas: str) -> bool:
+        """True when every one of `shas` is a commit in the clone (one git call, no fetch)."""
+        names = "".join(f"{sha}\n" for sha in shas).encode()
+        found = self._run("cat-file", "--batch-check=%(objecttype)", stdin=names).stdout.decode().split()
+        return found == ["commit"] * len(shas)
 
     def default_branch(self) -> str:
         """Return the branch the remote's HEAD points to (what environments without a branch use)."""
