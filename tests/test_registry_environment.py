@@ -1,8 +1,9 @@
 """The registry client reads proxies and trusted CAs from the environment, as requests and curl do.
 
-Registry traffic goes through urllib3 directly (updater/registry/bounded.py), so what requests used to
-read from the environment is read there: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (a lower-case name
-wins), NO_PROXY, credentials in the proxy URL, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE. End to end through
+Registry traffic goes through http.client (updater/registry/transport.py), so what requests used to
+read from the environment is read by updater/registry/proxies.py: HTTPS_PROXY / HTTP_PROXY /
+ALL_PROXY (a lower-case name wins), NO_PROXY, credentials in the proxy URL, REQUESTS_CA_BUNDLE /
+CURL_CA_BUNDLE. End to end through
 the CLI: Debian's registry serving TLS with a private CA, reached by a name only the forward proxy
 knows, behind a proxy that wants credentials, as on a corporate network.
 """
@@ -21,7 +22,7 @@ from testing.cli import run
 from testing.forward_proxy import start_forward_proxy
 from testing.registry import RunningRegistry, push_image, start_registry
 from testing.tls import self_signed
-from updater.registry.bounded import proxy_for
+from updater.registry.proxies import proxy_for
 
 T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
 NAME = "registry.example"  # RFC 2606: never resolves, so only the proxy can reach it
@@ -166,3 +167,30 @@ def test_a_plain_http_registry_through_http_proxy(tmp_path: Path) -> None:
     assert {(s.method, s.target) for s in proxy.seen} >= {
         ("HEAD", "http://plain.example/v2/team/app/manifests/v2.0.0")
     }
+
+
+def test_a_proxy_that_wants_credentials_ends_the_run_at_once(
+    tls_registry: tuple[RunningRegistry, Path, str], tmp_path: Path
+) -> None:
+    registry, ca, _ = tls_registry
+    with start_forward_proxy({f"{NAME}:443": ("127.0.0.1", _port(registry))}, f"ci:{PROXY_SECRET}") as proxy:
+        env = _env(
+            tmp_path, HTTPS_PROXY=proxy.url.replace("http://", "http://ci:wrong@"), REQUESTS_CA_BUNDLE=str(ca)
+        )
+        done = run("resolve", f"{NAME}/team/app", "--tag", "v1.0.0", env=env)
+    assert (done.returncode, done.stdout) == (1, "")
+    [line] = done.stderr.splitlines()
+    assert "the proxy refused the tunnel (407 Proxy Authentication Required)" in line
+    assert "user-info part of the HTTPS_PROXY URL" in line and "wrong" not in line
+    assert [s.authorized for s in proxy.seen] == [False]  # asked once: a new attempt meets the same 407
+
+
+@pytest.mark.parametrize("proxy", ["socks5://127.0.0.1:1080", "https://127.0.0.1:3129"])
+def test_a_proxy_we_cannot_speak_to_is_an_input_error(proxy: str, tmp_path: Path) -> None:
+    done = run("resolve", f"{NAME}/team/app", "--tag", "v1.0.0", env=_env(tmp_path, HTTPS_PROXY=proxy))
+    assert (done.returncode, done.stdout) == (2, "")
+    [line] = done.stderr.splitlines()
+    assert (
+        line.startswith(f"updater: error: proxy {proxy.split(':')[0]}://127.0.0.1: ")
+        and "HTTPS_PROXY=" in line
+    )

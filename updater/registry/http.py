@@ -24,7 +24,7 @@ from updater import __version__
 from updater.infra import redact, retry
 from updater.infra.errors import RemoteError
 from updater.infra.net import RETRYABLE, is_loopback
-from updater.registry import bounded, shapes
+from updater.registry import bounded, shapes, transport
 from updater.registry.bounded import Answer
 from updater.registry.ratelimit import pull_limit_message
 
@@ -90,7 +90,7 @@ class Transport:
         self._credentials_fn = credentials
         self._credentials: tuple[str, str] | None = None
         self._credentials_loaded = False
-        self._client = bounded.Client({"User-Agent": f"updater/{__version__}"})
+        self._client = transport.Client({"User-Agent": f"updater/{__version__}"})
         self._basic = False
         self._bearer: Challenge | None = None
         self._tokens: dict[str, tuple[str, float]] = {}
@@ -166,7 +166,7 @@ class Transport:
         return response
 
     def _send(self, method: str, url: str, headers: dict[str, str], scope: str, limit: int) -> Answer:
-        def one(hop: str) -> bounded.Response:
+        def one(hop: str) -> transport.Response:
             request_headers = dict(headers)
             # Credentials go to the registry's own origin only, never to where a redirect points.
             auth_header = self._auth_header(scope) if _same_origin(hop, self.base) else None
@@ -185,7 +185,7 @@ class Transport:
 
     def _bounded(
         self,
-        send: Callable[[str], bounded.Response],
+        send: Callable[[str], transport.Response],
         url: str,
         limit: int,
         what: str,
@@ -195,7 +195,7 @@ class Transport:
         """Run one exchange within the deadline and cap; map its failures to Transient / RemoteError."""
         try:
             veto = self._redirect_veto if follow else None
-            return bounded.exchange(
+            return transport.exchange(
                 send, url, limit=limit, deadline=self._deadline(), redirects=veto, head=head
             )
         except bounded.TooSlow as exc:
@@ -204,11 +204,16 @@ class Transport:
         except bounded.Refused as exc:
             raise RemoteError(f"registry {self.label}: {what}: {exc}") from None
         except bounded.Failed as exc:
-            if exc.untrusted:
+            if exc.permanent and exc.kind == "SSLError":
                 raise RemoteError(
                     f"registry {self.label}: {what}: TLS certificate not trusted "
-                    f"({redact.printable(exc.untrusted)}): set REQUESTS_CA_BUNDLE to the CA bundle that "
+                    f"({redact.printable(exc.permanent)}): set REQUESTS_CA_BUNDLE to the CA bundle that "
                     "signed it (or --insecure-registry for a registry without TLS)"
+                ) from None
+            if exc.permanent:
+                raise RemoteError(
+                    f"registry {self.label}: {what}: {redact.printable(exc.permanent)}: put the proxy's "
+                    "user name and password in the user-info part of the HTTPS_PROXY URL"
                 ) from None
             raise retry.Transient(f"connection failed ({exc.kind})") from None
 
@@ -222,7 +227,7 @@ class Transport:
 
     def _deadline(self) -> float:
         # The exchange's deadline is what stops a silent or slow peer (one message for both); the
-        # socket's read timeout (`bounded.Client.open`) only backs it up, so it is a little longer.
+        # socket's read timeout (`transport.Client.open`) only backs it up, so it is a little longer.
         return min(bounded.REQUEST_DEADLINE, max(0.5, retry.remaining()))
 
     # --- auth -----------------------------------------------------------------------------------
@@ -294,7 +299,7 @@ class Transport:
         self.counts.auth += 1
         refresh = creds is not None and creds[0] == IDENTITY_TOKEN_USER
 
-        def one(hop: str) -> bounded.Response:
+        def one(hop: str) -> transport.Response:
             if refresh:
                 assert creds is not None
                 form = {
