@@ -243,25 +243,7 @@ class Client:
         route = self._route(parts.scheme, parts.netloc, url)
         target = url if route.forwarded else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         sent = {**self._headers, **(dict(route.proxy_auth) if route.forwarded else {}), **headers}
-        pooled = self._take(route)
-        if pooled is not None:
-            try:
-                return self._send(route, pooled, method, target, sent, timeout, body)
-            except _Stale:
-                pass  # the peer closed it as we sent: once more on a new connection (GET/HEAD only)
-        return self._send(route, self._new(route), method, target, sent, timeout, body)
-
-    def _send(
-        self,
-        route: _Route,
-        connection: _Plain,
-        method: str,
-        target: str,
-        sent: Mapping[str, str],
-        timeout: float,
-        body: bytes | None,
-    ) -> Response:
-        reused = connection.sock is not None
+        connection = self._take(route) or self._new(route)
         connection.timeout = min(CONNECT_TIMEOUT, timeout)
         connection.read_timeout = timeout + 1.0  # the deadline stops the exchange; this only backs it up
         if connection.sock is not None:
@@ -273,10 +255,9 @@ class Client:
             connection.request(method, target, body=body, headers=sent)
             raw = connection.getresponse()
         except (http.client.HTTPException, OSError) as exc:
+            # Also a kept connection the peer closed as we sent: the retry policy's to handle, as every
+            # failure (one policy, with its pauses; the pool checks a connection before reusing it).
             connection.close()
-            closed = isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
-            if reused and closed and method in ("GET", "HEAD") and not (watch is not None and watch.fired):
-                raise _Stale from None
             raise failure(exc) from None
         return Response(raw, connection, lambda: self._give(route, connection))
 
@@ -346,10 +327,6 @@ class Client:
                 where = ca_locations()
                 self._tls = ssl.create_default_context(cafile=where.get("cafile"), capath=where.get("capath"))
             return self._tls
-
-
-class _Stale(Exception):
-    """A kept-alive connection the peer closed just as a request went out: nothing was answered."""
 
 
 def _dropped(connection: _Plain) -> bool:
