@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from updater.registry import transport
+from updater.registry.bounded import Answer, Failed
 
 
 class _Counting(ThreadingHTTPServer):
@@ -88,3 +89,51 @@ def test_eight_parallel_exchanges_keep_their_connections(server: _Counting) -> N
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(fetch, range(8)))
     assert server.connections <= 8
+
+
+class _Lying(BaseHTTPRequestHandler):
+    """Declares a 2-byte body on /long and sends 6 (the rest is junk on the connection); declares 10 on
+    /short, sends 2 and hangs up."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        assert isinstance(self.server, _Counting)
+        self.server.connections += 1
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2" if self.path == "/long" else "10")
+        self.end_headers()
+        self.wfile.write(b"{}XXXX" if self.path == "/long" else b"{}")
+        if self.path != "/long":
+            self.close_connection = True
+
+
+def test_bytes_past_the_declared_length_never_reach_the_next_answer() -> None:
+    running = _Counting(("127.0.0.1", 0), _Lying)
+    threading.Thread(target=running.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{running.server_address[1]}"
+    client = transport.Client({})
+
+    def get(path: str) -> Answer:
+        return transport.exchange(
+            lambda target: client.open("GET", target, {}, 10),
+            base + path,
+            limit=64,
+            deadline=10,
+            redirects=None,
+        )
+
+    try:
+        for _ in range(3):
+            assert get("/long").content == b"{}"  # the junk after it is not read as the next status line
+        with pytest.raises(Failed, match="ConnectionError"):
+            get("/short")  # cut short: a failure to retry, not a 2-byte answer
+    finally:
+        running.shutdown()
+        running.server_close()

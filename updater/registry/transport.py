@@ -423,6 +423,12 @@ def _body(response: Response, limit: int, head: bool) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             raise Refused(f"answer of {int(declared):,} bytes is over the {size(limit)} limit")
+        if declared.isdigit() and "chunked" not in response.headers.get("Transfer-Encoding", "").lower():
+            # The declared size in one read: IncompleteRead when the peer sends fewer bytes, so a body
+            # cut short is a failure to retry, never a shorter answer.
+            whole = response.read()
+            complete = True
+            return whole
         parts: list[bytes] = []
         total = 0
         while chunk := response.read(_CHUNK):
