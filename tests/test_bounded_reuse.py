@@ -91,19 +91,9 @@ def test_eight_parallel_exchanges_keep_their_connections(server: _Counting) -> N
     assert server.connections <= 8
 
 
-class _Lying(BaseHTTPRequestHandler):
+class _Lying(_Handler):
     """Declares a 2-byte body on /long and sends 6 (the rest is junk on the connection); declares 10 on
     /short, sends 2 and hangs up."""
-
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        assert isinstance(self.server, _Counting)
-        self.server.connections += 1
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         self.send_response(200)
