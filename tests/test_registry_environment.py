@@ -185,12 +185,29 @@ def test_a_proxy_that_wants_credentials_ends_the_run_at_once(
     assert [s.authorized for s in proxy.seen] == [False]  # asked once: a new attempt meets the same 407
 
 
-@pytest.mark.parametrize("proxy", ["socks5://127.0.0.1:1080", "https://127.0.0.1:3129"])
-def test_a_proxy_we_cannot_speak_to_is_an_input_error(proxy: str, tmp_path: Path) -> None:
-    done = run("resolve", f"{NAME}/team/app", "--tag", "v1.0.0", env=_env(tmp_path, HTTPS_PROXY=proxy))
+@pytest.mark.parametrize(
+    ("proxy", "says"),
+    [
+        ("socks5://127.0.0.1:1080", "registries are reached through http:// proxies"),
+        ("https://127.0.0.1:3129", "registries are reached through http:// proxies"),
+        ("http://127.0.0.1:99999", "is not a proxy URL"),
+        ("http://:3128", "is not a proxy URL"),
+        ("http://ci:hunter2@:3128", "is not a proxy URL"),
+    ],
+)
+def test_a_proxy_we_cannot_speak_to_is_an_input_error(proxy: str, says: str, tmp_path: Path) -> None:
+    done = run("resolve", f"{NAME}/team/app", "--tag", "v1.0.0", env=_env(tmp_path, https_proxy=proxy))
     assert (done.returncode, done.stdout) == (2, "")
     [line] = done.stderr.splitlines()
-    assert (
-        line.startswith(f"updater: error: proxy {proxy.split(':')[0]}://127.0.0.1: ")
-        and "HTTPS_PROXY=" in line
-    )
+    assert line.startswith("updater: error: https_proxy=") and says in line
+    assert "set https_proxy=http://host:port" in line and "hunter2" not in line
+
+
+@pytest.mark.parametrize("bundle", ["missing.pem", "not-pem.pem"])
+def test_a_ca_bundle_that_is_not_certificates_is_an_input_error(bundle: str, tmp_path: Path) -> None:
+    (tmp_path / "not-pem.pem").write_text("just text\n")
+    env = _env(tmp_path, REQUESTS_CA_BUNDLE=str(tmp_path / bundle))
+    done = run("resolve", f"{NAME}/team/app", "--tag", "v1.0.0", env=env)
+    assert (done.returncode, done.stdout) == (2, "")
+    [line] = done.stderr.splitlines()
+    assert f"CA bundle {tmp_path / bundle} (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE) cannot be read" in line

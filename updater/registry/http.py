@@ -12,7 +12,6 @@ what the run's retry budget has left, and a size cap chosen by the caller for wh
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 import time
@@ -250,7 +249,7 @@ class Transport:
         if self._basic:
             creds = self._creds()
             if creds is not None:
-                return _basic(creds)
+                return transport.basic(*creds)
         return None
 
     def _learn(self, challenge: Challenge | None, scope: str, rejected: bool) -> None:
@@ -315,7 +314,7 @@ class Transport:
             params = {"service": service, "scope": scope} if scope else {"service": service}
             query = urlencode(params)
             target = f"{hop}{'&' if urlsplit(hop).query else '?'}{query}"
-            basic = {"Authorization": _basic(creds)} if creds is not None else {}
+            basic = {"Authorization": transport.basic(*creds)} if creds is not None else {}
             return self._client.open("GET", target, basic, self._deadline())
 
         # A token answer is never followed elsewhere: the credentials went to the realm only.
@@ -349,10 +348,6 @@ def _raise_if_transient(response: Answer, what: str = "") -> None:
             f"{prefix}HTTP {response.status_code}",
             retry.parse_retry_after(response.headers.get("Retry-After")),
         )
-
-
-def _basic(creds: tuple[str, str]) -> str:
-    return "Basic " + base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode("ascii")
 
 
 def _same_origin(url: str, base: str) -> bool:

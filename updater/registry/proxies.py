@@ -19,22 +19,29 @@ import certifi
 
 def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> str | None:
     """Return the proxy URL the environment names for `url`, or None to go straight."""
+    named = proxy_variable(url, environ)
+    return named[1] if named else None
+
+
+def proxy_variable(url: str, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """Return (variable, proxy URL) the environment names for `url`, or None to go straight."""
     env = os.environ if environ is None else environ
     parts = urlsplit(url)
     proxies = _proxies(env)
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or _bypassed(parts.hostname or "", parts.port, env):
+    named = proxies.get(parts.scheme) or proxies.get("all")
+    if not named or _bypassed(parts.hostname or "", parts.port, env):
         return None
-    return proxy if "://" in proxy else f"http://{proxy}"
+    variable, proxy = named
+    return variable, proxy if "://" in proxy else f"http://{proxy}"
 
 
-def _proxies(env: Mapping[str, str]) -> dict[str, str]:
-    """`<scheme>_proxy` and `all_proxy` by scheme; a lower-case name wins over its upper-case twin."""
-    found: dict[str, str] = {}
+def _proxies(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """(variable, value) by scheme, from `<scheme>_proxy` and `all_proxy`; lower case wins over upper."""
+    found: dict[str, tuple[str, str]] = {}
     for lower_case in (False, True):
         for name, value in env.items():
             if value and name.lower().endswith("_proxy") and name.islower() == lower_case:
-                found[name.lower().removesuffix("_proxy")] = value
+                found[name.lower().removesuffix("_proxy")] = (name, value)
     found.pop("no", None)
     return found
 
